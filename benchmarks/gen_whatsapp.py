@@ -52,7 +52,7 @@ _PHONES: Final = ("+44 7700 900123", "+1 555 010 0199")
 _AUTHOR_WEIGHTS: Final = (26, 22, 18, 12, 8, 7, 4, 3)
 _GROUP: Final = "Bench Group"
 
-_WORDS: Final = (
+_WORDS_TEXT: Final = (
     "the meeting is at noon tomorrow please send report draft numbers okay thanks sure "
     "let me check with team later today call you back when done can we move it to friday "
     "sounds good I will be late traffic again lunch anyone coffee at the usual place "
@@ -60,7 +60,8 @@ _WORDS: Final = (
     "final really this time haha yes no maybe perhaps agreed fine great nice done "
     "café naïve façade über résumé smörgåsbord piñata "
     "😂 👍 🙏 ❤️ 🎉 👋🏼 🔥 😅 🤝 ✅ 👨‍👩‍👧"
-).split()
+)
+_WORDS: Final = tuple(_WORDS_TEXT.split())
 _URLS: Final = (
     "https://example.com/docs/q3-plan",
     "https://example.org/a/b?c=1&d=2",
@@ -264,9 +265,12 @@ def _chunk_records(
                 continue
             actor = _NAMES[a % 3]
             other = _NAMES[3 + a % 3]
-            event = (f"{actor} added {other}", f"{other} left", f"{actor} changed this group's icon")[
-                a // 7 % 3
-            ]
+            events = (
+                f"{actor} added {other}",
+                f"{other} left",
+                f"{actor} changed this group's icon",
+            )
+            event = events[a // 7 % 3]
             if android:
                 out.append(f"{head}{event}{eol}")
             else:

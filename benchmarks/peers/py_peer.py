@@ -18,8 +18,8 @@ from typing import Any
 
 
 def _whatstk(path: str, hformat: str | None) -> tuple[int, float, str, list[str]]:
-    from whatstk.whatsapp import parser
-    from whatstk.whatsapp.objects import WhatsAppChat
+    from whatstk.whatsapp import parser  # type: ignore[import-not-found]
+    from whatstk.whatsapp.objects import WhatsAppChat  # type: ignore[import-not-found]
 
     notes: list[str] = []
     kwargs: dict[str, Any] = {}
@@ -39,7 +39,7 @@ def _whatstk(path: str, hformat: str | None) -> tuple[int, float, str, list[str]
 
 
 def _chat_miner(path: str) -> tuple[int, float, str, list[str]]:
-    from chatminer.chatparsers import WhatsAppParser
+    from chatminer.chatparsers import WhatsAppParser  # type: ignore[import-not-found]
 
     t0 = time.perf_counter()
     p = WhatsAppParser(path)
