@@ -1,0 +1,3 @@
+from imarchive.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""Test helpers shared by the reader tests: a ReadContext that reads files in place."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imarchive.model import Attachment, AttachmentStatus, Message
+from imarchive.sources.base import (
+    Candidate,
+    Reader,
+    ReadOptions,
+    ReadReport,
+    SourceRef,
+)
+
+
+@dataclass
+class MemoryMedia:
+    """Keeps stored media in a dict keyed by sha256."""
+
+    stored: dict[str, bytes] = field(default_factory=dict)
+
+    def store_bytes(self, data: bytes, name: str | None, media_type: str | None) -> Attachment:
+        digest = hashlib.sha256(data).hexdigest()
+        self.stored[digest] = data
+        if media_type is None and name:
+            media_type = mimetypes.guess_type(name)[0]
+        return Attachment(name, digest, len(data), media_type, AttachmentStatus.STORED)
+
+    def store_file(self, path: Path, name: str | None, media_type: str | None) -> Attachment:
+        return self.store_bytes(path.read_bytes(), name, media_type)
+
+
+@dataclass
+class DirectContext:
+    """Reads sources where they are (no snapshot copy): for reader unit tests."""
+
+    options: ReadOptions
+    report: ReadReport = field(default_factory=ReadReport)
+    media: MemoryMedia = field(default_factory=MemoryMedia)
+    display_root: Path | None = None
+
+    def source(self, path: Path) -> SourceRef:
+        data = path.read_bytes()
+        return SourceRef(path, hashlib.sha256(data).hexdigest(), str(path), len(data))
+
+
+def candidate_for(path: Path) -> Candidate:
+    """A Candidate the way the ingest pipeline builds one."""
+    import zipfile
+
+    if path.is_dir():
+        return Candidate(path, str(path), True)
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    names: tuple[str, ...] | None = None
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = tuple(zf.namelist())
+    return Candidate(path, str(path), False, head, names)
+
+
+def read_all(
+    reader: Reader, path: Path, options: ReadOptions | None = None
+) -> tuple[list[Message], DirectContext]:
+    ctx = DirectContext(options or ReadOptions(timezone="UTC"))
+    cand = candidate_for(path)
+    messages: Iterator[Message] = reader.read(cand, ctx)
+    return list(messages), ctx
