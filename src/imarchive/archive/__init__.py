@@ -1,0 +1,1 @@
+"""The append-only archive: layout, staging and commit, manifest, checksums, lock, recovery."""

@@ -1,0 +1,416 @@
+"""Building one batch: stage sources, media and Parquet parts in ``_archive/txn/``,
+then publish and commit.
+
+The commit protocol (each step crash-safe; the batch record is the commit point):
+ 1. stage every file under ``_archive/txn/<batch>/stage/`` (temp names, fsynced);
+ 2. write ``_archive/txn/<batch>/intent.json`` naming every file about to be published;
+ 3. publish each staged file to its final name (link or no-clobber rename), read-only;
+ 4. write ``_archive/batches/<seq>.json`` (never overwriting): the batch is committed;
+ 5. rewrite ``manifest.json``, then ``SHA256SUMS`` (derived from all batch records);
+ 6. remove the txn folder.
+A crash before 4 leaves leftovers that the intent names; a crash after 4 leaves a
+committed batch whose derived files lag, which the next writer rolls forward.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from imarchive.archive import layout as L
+from imarchive.archive.fsio import (
+    copy_hashing,
+    fsync_dir,
+    make_read_only,
+    publish,
+    sha256_file,
+    write_atomic,
+)
+from imarchive.archive.ids import IdIndex, digests, merge, partition_keys
+from imarchive.archive.store import Archive, BatchInfo, iso, refresh_derived
+from imarchive.errors import SourceError
+from imarchive.model import Attachment, AttachmentStatus, Message
+from imarchive.schema import SCHEMA, to_table
+from imarchive.sources.base import SourceRef
+
+ROW_GROUP = 131_072
+COMPACT_MAX_ROWS = 500_000  # partitions with several small parts are merged into one file
+SORT_KEYS = [("conversation_id", "ascending"), ("sent_at", "ascending")]
+
+
+def parquet_writer(path: Path) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        str(path),
+        SCHEMA,
+        compression="zstd",
+        write_statistics=True,
+        write_page_checksum=True,
+        use_dictionary=[
+            "platform",
+            "source_format",
+            "account_id",
+            "custodian",
+            "conversation_id",
+            "conversation_name",
+            "conversation_type",
+            "sender_id",
+            "sender_name",
+            "direction",
+            "kind",
+            "native_type",
+            "source_sha256",
+            "source_path",
+            "source_timezone",
+        ],
+    )
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Part:
+    """A staged Parquet part: one partition, rows in (conversation, time, source) order."""
+
+    partition: str
+    path: Path
+    writer: pq.ParquetWriter | None
+    rows: int = 0
+    last_key: tuple[str, int] | None = None
+    min_ts: int | None = None
+    max_ts: int | None = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            _fsync_path(self.path)
+
+
+@dataclass
+class _Staged:
+    kind: str  # "messages" | "source" | "attachment"
+    rel: str  # final relative path
+    path: Path  # staged path
+    sha256: str
+    size: int
+    part: _Part | None = None
+
+
+@dataclass
+class InputStage:
+    """What one input staged; discarded whole when the input is rejected."""
+
+    files: list[_Staged] = field(default_factory=list)
+    parts: dict[str, _Part] = field(default_factory=dict)  # the part each partition appends to
+    all_parts: list[_Part] = field(default_factory=list)
+    pending: dict[str, np.ndarray] = field(default_factory=dict)
+    new: int = 0
+    duplicate: int = 0
+
+
+class BatchWriter:
+    """Stages one batch. ``staging`` is ``_archive/txn/<batch>`` normally, or a folder
+    outside the archive for ``--dry-run`` (which never publishes)."""
+
+    def __init__(
+        self, archive: Archive, batches: list[BatchInfo], staging: Path, started: datetime
+    ) -> None:
+        self.archive = archive
+        self.batches = batches
+        self.seq = (batches[-1].seq if batches else 0) + 1
+        self.batch_id = (
+            staging.name if staging.name and len(staging.name) == 32 else uuid.uuid4().hex
+        )
+        self.staging = staging
+        self.stage_dir = staging / "stage"
+        self.stage_dir.mkdir(parents=True, exist_ok=True)
+        self.started = started
+        self.ingested_at = started
+        committed = [f for b in batches for f in b.files]
+        self._committed_paths = {f.path for f in committed}
+        self._files_by_partition: dict[str, list[str]] = {}
+        for f in committed:
+            if f.kind == "messages" and f.partition:
+                self._files_by_partition.setdefault(f.partition, []).append(
+                    str(archive.root / f.path)
+                )
+        self.index = IdIndex(lambda p: self._files_by_partition.get(p, []))
+        self.files: list[_Staged] = []  # accepted inputs' staged files
+        self._staged_content: dict[str, _Staged] = {}
+        self.current: InputStage | None = None
+        self._part_no = 0
+
+    # -- per input --------------------------------------------------------------------------
+
+    def begin_input(self) -> None:
+        self.current = InputStage()
+
+    def end_input(self, ok: bool) -> tuple[int, int]:
+        """Close the input: keep its files and ids, or discard them (rejected)."""
+        stage = self.current
+        assert stage is not None
+        self.current = None
+        for part in stage.all_parts:
+            part.close()
+        if not ok:
+            for part in stage.all_parts:
+                part.path.unlink(missing_ok=True)
+            for f in stage.files:
+                self._staged_content.pop(f.rel, None)
+                f.path.unlink(missing_ok=True)
+            return 0, 0
+        for part in stage.all_parts:
+            if part.rows:
+                sha, size = sha256_file(part.path)
+                stage.files.append(_Staged("messages", "", part.path, sha, size, part))
+        for partition, ids in stage.pending.items():
+            self.index.accept(partition, ids)
+        self.files.extend(stage.files)
+        return stage.new, stage.duplicate
+
+    # -- sources and media --------------------------------------------------------------------
+
+    def _stage_content(self, kind: str, sha: str, size: int, tmp: Path | None) -> Path:
+        """Keep a staged content-addressed file unless the archive or this batch has it."""
+        rel = L.content_path("sources" if kind == "source" else "attachments", sha)
+        if rel in self._committed_paths:
+            if tmp:
+                tmp.unlink(missing_ok=True)
+            return self.archive.root / rel
+        existing = self._staged_content.get(rel)
+        if existing:
+            if tmp:
+                tmp.unlink(missing_ok=True)
+            return existing.path
+        assert tmp is not None
+        final_stage = self.stage_dir / rel
+        final_stage.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final_stage)
+        staged = _Staged(kind, rel, final_stage, sha, size)
+        self._staged_content[rel] = staged
+        assert self.current is not None
+        self.current.files.append(staged)
+        return final_stage
+
+    def stage_source(self, path: Path, display: str, expected_sha: str | None) -> SourceRef:
+        """Snapshot a source file. ``expected_sha`` (from a first hashing pass) detects
+        a file that changed while it was being read."""
+        before = path.stat()
+        tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
+        with open(path, "rb") as fh:
+            sha, size = copy_hashing(fh, tmp)
+        after = path.stat()
+        changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+        if changed or (expected_sha is not None and sha != expected_sha):
+            tmp.unlink(missing_ok=True)
+            raise SourceError(
+                f"{display}: the file changed while it was being read; try again later"
+            )
+        staged = self._stage_content("source", sha, size, tmp)
+        return SourceRef(staged, sha, display, size)
+
+    def store_bytes(self, data: bytes, name: str | None, media_type: str | None) -> Attachment:
+        sha = hashlib.sha256(data).hexdigest()
+        rel = L.content_path("attachments", sha)
+        tmp = None
+        if rel not in self._committed_paths and rel not in self._staged_content:
+            tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        self._stage_content("attachment", sha, len(data), tmp)
+        return Attachment(
+            name, sha, len(data), media_type or _guess_type(name), AttachmentStatus.STORED
+        )
+
+    def store_file(self, path: Path, name: str | None, media_type: str | None) -> Attachment:
+        tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
+        with open(path, "rb") as fh:
+            sha, size = copy_hashing(fh, tmp)
+        self._stage_content("attachment", sha, size, tmp)
+        return Attachment(name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def add(self, messages: Sequence[Message]) -> None:
+        """Dedupe a chunk of messages and append the new ones to staged parts."""
+        stage = self.current
+        assert stage is not None
+        if not messages:
+            return
+        table = to_table(messages, self.seq, self.ingested_at)
+        keys = partition_keys(table)
+        for partition in pc.unique(keys).to_pylist():
+            sub = table.filter(pc.equal(keys, partition))
+            probe = digests(sub.column("message_id"))
+            pending = stage.pending.get(partition, np.empty(0, dtype="S16"))
+            mask = self.index.new_mask(partition, probe, pending)
+            n_new = int(mask.sum())
+            stage.new += n_new
+            stage.duplicate += len(probe) - n_new
+            if not n_new:
+                continue
+            stage.pending[partition] = merge(pending, probe[mask])
+            sub = sub.filter(pa.array(mask)) if n_new < len(probe) else sub
+            self._append(stage, partition, sub.sort_by(SORT_KEYS))
+
+    def _append(self, stage: InputStage, partition: str, rows: pa.Table) -> None:
+        conv = rows.column("conversation_id")
+        ts = rows.column("sent_at").cast(pa.int64())
+        first = (conv[0].as_py(), ts[0].as_py())
+        last = (conv[-1].as_py(), ts[-1].as_py())
+        part = stage.parts.get(partition)
+        if part is None or (part.last_key is not None and first < part.last_key):
+            # rows would break the file's order: start a new part (normally one per partition)
+            if part is not None:
+                part.close()
+            self._part_no += 1
+            path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = _Part(partition, path, parquet_writer(path))
+            stage.parts[partition] = part
+            stage.all_parts.append(part)
+        assert part.writer is not None
+        part.writer.write_table(rows, row_group_size=ROW_GROUP)
+        part.rows += rows.num_rows
+        part.last_key = last
+        lo, hi = pc.min_max(ts).values()
+        part.min_ts = lo.as_py() if part.min_ts is None else min(part.min_ts, lo.as_py())
+        part.max_ts = hi.as_py() if part.max_ts is None else max(part.max_ts, hi.as_py())
+
+    # -- commit -------------------------------------------------------------------------------
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.files)
+
+    def _compact(self) -> None:
+        """Merge the parts of a partition into one file where they are small enough, so
+        that a batch normally writes one file per partition, sorted throughout."""
+        by_partition: dict[str, list[_Staged]] = {}
+        for f in self.files:
+            if f.kind == "messages" and f.part is not None:
+                by_partition.setdefault(f.part.partition, []).append(f)
+        for partition, staged in by_partition.items():
+            rows = sum(f.part.rows for f in staged if f.part)
+            if len(staged) < 2 or rows > COMPACT_MAX_ROWS:
+                continue
+            table = pa.concat_tables(pq.read_table(f.path, schema=SCHEMA) for f in staged)
+            table = table.sort_by(SORT_KEYS)  # stable: source order kept among equal keys
+            self._part_no += 1
+            path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
+            part = _Part(partition, path, parquet_writer(path), rows=table.num_rows)
+            assert part.writer is not None
+            part.writer.write_table(table, row_group_size=ROW_GROUP)
+            ts = table.column("sent_at").cast(pa.int64())
+            lo, hi = pc.min_max(ts).values()
+            part.min_ts, part.max_ts = lo.as_py(), hi.as_py()
+            part.close()
+            sha, size = sha256_file(path)
+            for f in staged:
+                f.path.unlink()
+                self.files.remove(f)
+            self.files.append(_Staged("messages", "", path, sha, size, part))
+
+    def _entries(self) -> list[tuple[_Staged, L.FileEntry]]:
+        out: list[tuple[_Staged, L.FileEntry]] = []
+        n_by_partition: dict[str, int] = {}
+        for f in self.files:
+            if f.kind == "messages" and f.part is not None:
+                p = f.part
+                n = n_by_partition.get(p.partition, 0)
+                n_by_partition[p.partition] = n + 1
+                f.rel = L.part_path(p.partition, self.seq, self.batch_id, n)
+                entry = L.FileEntry(
+                    f.rel,
+                    "messages",
+                    f.sha256,
+                    f.size,
+                    p.rows,
+                    _us_iso(p.min_ts),
+                    _us_iso(p.max_ts),
+                    p.partition,
+                )
+            else:
+                entry = L.FileEntry(f.rel, f.kind, f.sha256, f.size)
+            out.append((f, entry))
+        return out
+
+    def commit(self, record: dict[str, Any], set_aside: list[dict[str, Any]]) -> BatchInfo:
+        """Publish the staged files and write the batch record. ``record`` holds the
+        run's facts (options, inputs, lock breaks); the writer adds the rest."""
+        self._compact()
+        pairs = self._entries()
+        root = self.archive.root
+        intent = {
+            "batch_id": self.batch_id,
+            "seq": self.seq,
+            "started": iso(self.started),
+            "publish": [e.to_json() for _, e in pairs],
+        }
+        write_atomic(self.staging / "intent.json", L.dumps(intent), overwrite=True)
+        touched_dirs: set[Path] = set()
+        for staged, entry in pairs:
+            final = root / entry.path
+            make_read_only(staged.path)
+            publish(staged.path, final)
+            touched_dirs.add(final.parent)
+        for d in touched_dirs:
+            fsync_dir(d)
+        prev = self.batches[-1].sha256 if self.batches else self.archive.identity_sha256
+        full = {
+            "format": "imarchive-batch",
+            "format_version": L.FORMAT_VERSION,
+            "seq": self.seq,
+            "batch_id": self.batch_id,
+            "prev_sha256": prev,
+            "schema_version": self.archive.identity.get("schema_version"),
+            **record,
+            "files": [e.to_json() for _, e in sorted(pairs, key=lambda p: p[1].path)],
+            "set_aside": set_aside,
+        }
+        data = L.dumps(full)
+        rel = L.batch_path(self.seq)
+        write_atomic(root / rel, data, overwrite=False)  # the commit point
+        make_read_only(root / rel)
+        info = BatchInfo(self.seq, rel, hashlib.sha256(data).hexdigest(), full)
+        self.batches = [*self.batches, info]
+        refresh_derived(self.archive, self.batches)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return info
+
+    def discard(self) -> None:
+        """Drop everything staged (nothing was published)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _us_iso(us: int | None) -> str | None:
+    if us is None:
+        return None
+    from datetime import UTC, timedelta
+
+    return iso(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us))
+
+
+def _guess_type(name: str | None) -> str | None:
+    return mimetypes.guess_type(name)[0] if name else None

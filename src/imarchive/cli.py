@@ -1,0 +1,329 @@
+"""The command line: parse options, call one library function, render, return an
+exit code. Exceptions become exit codes in ``run`` alone (httpie ``main → raw_main``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import typer
+
+try:  # typer >= 0.2x vendors click; older releases depend on it
+    from typer._click import exceptions as click_exc  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exc  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+from imarchive import __version__, report
+from imarchive.console import Console
+from imarchive.errors import ExitCode, ImarchiveError, UsageError
+from imarchive.sources.base import DATE_ORDERS, ReadOptions
+
+app = typer.Typer(
+    name="imarchive",
+    help="Archive WhatsApp exports and WeChat backups into a tamper-evident Parquet archive.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,  # locals would print private chat text
+    rich_markup_mode=None,
+)
+
+CONSOLE = Console()
+
+ArchiveOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--archive",
+        help="Archive folder (default: $IMARCHIVE_ARCHIVE, else ./archive).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks of internal errors.")]
+
+
+def archive_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    return Path(os.environ.get("IMARCHIVE_ARCHIVE") or "archive")
+
+
+def local_zone() -> tuple[str, bool]:
+    """The zone for naive timestamps: $IMARCHIVE_TIMEZONE, else this machine's zone
+    (then ``assumed``)."""
+    env = os.environ.get("IMARCHIVE_TIMEZONE")
+    if env:
+        return check_zone(env), False
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and tz in available_timezones():
+        return tz, True
+    try:
+        link = os.readlink("/etc/localtime")
+        name = link.split("zoneinfo/", 1)[1]
+        ZoneInfo(name)
+        return name, True
+    except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        ZoneInfo(name)
+        return name, True
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        return "UTC", True
+
+
+def check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--timezone {name}: unknown time zone (use an IANA name like Europe/London)"
+        ) from None
+    return name
+
+
+def read_keys(key: str | None, key_file: Path | None) -> tuple[str, ...]:
+    if key and key_file:
+        raise UsageError("give --key or --key-file, not both")
+    keys: list[str] = []
+    if key:
+        keys.append(key.strip())
+    if key_file:
+        try:
+            text = key_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"{key_file}: cannot read the key file ({exc.__class__.__name__})"
+            ) from None
+        keys.extend(
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        )
+    for k in keys:
+        hex64 = len(k) == 64 and all(c in "0123456789abcdefABCDEF" for c in k)
+        if not (hex64 or len(k) == 7):
+            # never echo the key itself
+            raise UsageError(
+                "a key must be 64 hex characters (WeChat PC) or a 7-character passphrase (Android)"
+            )
+    return tuple(keys)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        CONSOLE.data(f"imarchive {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """imarchive: ingest chat exports and backups into an append-only, self-verifying archive."""
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files, folders (walked) or .zip files to ingest.", show_default=False),
+    ],
+    archive: ArchiveOpt = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA zone of naive timestamps in text exports "
+            "(default: $IMARCHIVE_TIMEZONE, else this machine's)."
+        ),
+    ] = None,
+    custodian: Annotated[
+        str | None, typer.Option(help="Person whose device the export came from.")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="That person's display name inside the export.")
+    ] = None,
+    date_order: Annotated[
+        str, typer.Option(help="Day/month order of text exports: auto, dmy, mdy, ymd.")
+    ] = "auto",
+    format: Annotated[
+        str, typer.Option("--format", help="Force a source format (see `imarchive formats`).")
+    ] = "auto",
+    conversation: Annotated[
+        str | None, typer.Option(help="Chat title to use instead of the file name.")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Key of an encrypted WeChat database (64 hex or 7 chars).")
+    ] = None,
+    key_file: Annotated[Path | None, typer.Option(help="File with one key per line.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and report; write nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only warnings and errors.")] = False,
+    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    debug: DebugOpt = False,
+) -> int:
+    """Ingest chat exports and backups into the archive (one batch per run)."""
+    from imarchive.ingest import IngestOptions
+    from imarchive.ingest import ingest as run_ingest
+
+    if date_order not in DATE_ORDERS:
+        raise UsageError(f"--date-order {date_order}: use one of {', '.join(DATE_ORDERS)}")
+    if timezone is not None:
+        zone, assumed = check_zone(timezone), False
+    else:
+        zone, assumed = local_zone()
+    if lock_timeout < 0:
+        raise UsageError("--lock-timeout must be >= 0")
+    options = IngestOptions(
+        paths=tuple(paths),
+        archive=archive_path(archive),
+        read=ReadOptions(
+            timezone=zone,
+            timezone_assumed=assumed,
+            custodian=custodian,
+            owner=owner,
+            date_order=date_order,
+            conversation=conversation,
+            keys=read_keys(key, key_file),
+        ),
+        format=format,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+    )
+    console = CONSOLE
+    console.quiet = quiet or json_out
+    with console.progress("ingest") as progress:
+        result = run_ingest(options, progress)
+    if assumed:
+        result.warnings.append(f"no --timezone given: assumed this machine's zone {zone}")
+    if json_out:
+        data = result.to_json()
+        report.dump_json(console, data)
+        for w in result.warnings:
+            console.warn(w)
+    else:
+        report.ingest(console, result)
+    return ExitCode.OK if result.ok else ExitCode.PROBLEMS
+
+
+@app.command()
+def verify(
+    archive: ArchiveOpt = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Structure, sizes and chain; no content hashing.")
+    ] = False,
+    deep: Annotated[bool, typer.Option("--deep", help="Also read every row.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on warnings (leftovers) too.")
+    ] = False,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="Fail unless this sha256 is a batch record of the archive's chain."),
+    ] = None,
+    json_out: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> int:
+    """Prove that the archive is complete and unaltered; name every problem."""
+    from imarchive.verify import verify as run_verify
+
+    if fast and deep:
+        raise UsageError("give --fast or --deep, not both")
+    level = "fast" if fast else "deep" if deep else "default"
+    if expect_head is not None and (
+        len(expect_head) != 64 or any(c not in "0123456789abcdef" for c in expect_head.lower())
+    ):
+        raise UsageError("--expect-head takes a sha256 (64 hex characters)")
+    console = CONSOLE
+    console.quiet = json_out
+    rep = run_verify(
+        archive_path(archive),
+        level=level,
+        expect_head=expect_head.lower() if expect_head else None,
+        strict=strict,
+    )  # type: ignore[arg-type]
+    data = rep.to_json()
+    if json_out:
+        report.dump_json(console, data)
+    else:
+        report.verify(console, data)
+    return ExitCode.OK if data["ok"] else ExitCode.PROBLEMS
+
+
+@app.command()
+def info(archive: ArchiveOpt = None, json_out: JsonOpt = False, debug: DebugOpt = False) -> int:
+    """What the archive holds: totals by platform, conversation and month; head of the chain."""
+    from imarchive.info import archive_info
+
+    data = archive_info(archive_path(archive))
+    if json_out:
+        report.dump_json(CONSOLE, data)
+    else:
+        report.info(CONSOLE, data)
+    return ExitCode.OK
+
+
+@app.command()
+def formats(json_out: JsonOpt = False, debug: DebugOpt = False) -> int:
+    """The source formats imarchive reads, with how each is detected."""
+    from imarchive.sources.registry import READERS
+
+    rows = [(r.name, str(r.platform), r.description) for r in READERS]
+    if json_out:
+        report.dump_json(
+            CONSOLE, [{"format": n, "platform": p, "detected_by": d} for n, p, d in rows]
+        )
+    else:
+        report.formats(CONSOLE, rows)
+    return ExitCode.OK
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI; return the exit code (tests call this)."""
+    debug = "--debug" in argv
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        rv = app(args=argv, prog_name="imarchive", standalone_mode=False)
+        return int(rv) if isinstance(rv, int) else 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except click_exc.UsageError as exc:
+        CONSOLE.error(exc.format_message())
+        return ExitCode.USAGE
+    except typer.Abort:
+        CONSOLE.error("interrupted; the archive stays at its last committed batch")
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        CONSOLE.error("interrupted; the archive stays at its last committed batch")
+        return ExitCode.INTERRUPTED
+    except ImarchiveError as exc:
+        CONSOLE.error(str(exc))
+        return exc.exit_code
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        else:
+            # the type and place only: an exception's text may quote chat content
+            tb = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" at {Path(tb.filename).name}:{tb.lineno}" if tb else ""
+            CONSOLE.error(
+                f"internal error ({type(exc).__name__}{where}); rerun with --debug for details"
+            )
+        return ExitCode.INTERNAL
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,363 @@
+"""The ingest pipeline: expand → detect → snapshot → read → dedupe → stage → commit."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imarchive import __version__
+from imarchive.archive import layout as L
+from imarchive.archive import recovery
+from imarchive.archive.fsio import sha256_file
+from imarchive.archive.lock import Lock, clear_breaks, pending_breaks
+from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
+from imarchive.archive.writer import BatchWriter
+from imarchive.errors import NotAnArchive, SourceError, UsageError
+from imarchive.inputs import Found, expand, is_media_beside_export
+from imarchive.model import Message
+from imarchive.sources import registry
+from imarchive.sources.base import Candidate, MediaSink, ReadOptions, ReadReport, SourceRef
+
+CHUNK_MESSAGES = 65_536
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    paths: tuple[Path, ...]
+    archive: Path
+    read: ReadOptions
+    format: str = "auto"
+    dry_run: bool = False
+    lock_timeout: float = 0.0
+
+
+@dataclass
+class InputResult:
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    format: str | None = None
+    status: str = "rejected"  # ingested | already_ingested | rejected
+    messages_read: int = 0
+    messages_new: int = 0
+    messages_duplicate: int = 0
+    lines_total: int | None = None
+    lines_rejected: int = 0
+    encoding: str | None = None
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class IngestResult:
+    archive: str
+    batch_seq: int | None
+    head: dict[str, Any]
+    inputs: list[InputResult]
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)
+    set_aside: int = 0
+    lock_breaks: int = 0
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("messages_read", "messages_new", "messages_duplicate", "lines_rejected")
+        out = {k: sum(getattr(i, k) for i in self.inputs) for k in keys}
+        out["warnings"] = sum(len(i.warnings) for i in self.inputs)
+        out["inputs"] = len(self.inputs)
+        for status in ("ingested", "already_ingested", "rejected"):
+            out[status] = sum(1 for i in self.inputs if i.status == status)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return all(i.status != "rejected" for i in self.inputs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "archive": self.archive,
+            "batch_seq": self.batch_seq,
+            "head": self.head,
+            "dry_run": self.dry_run,
+            "inputs": [
+                i.to_json() | {"warnings": i.warnings, "lines_rejected": i.lines_rejected}
+                for i in self.inputs
+            ],
+            "totals": self.totals,
+            "warnings": self.warnings,
+            "set_aside": self.set_aside,
+            "lock_breaks": self.lock_breaks,
+        }
+
+
+@dataclass
+class _Context:
+    """The ReadContext a reader sees for one input."""
+
+    options: ReadOptions
+    report: ReadReport
+    media: MediaSink
+    writer: BatchWriter
+    known: dict[Path, tuple[str, int]]
+    displays: dict[Path, str]
+    refs: list[SourceRef] = field(default_factory=list)
+
+    def source(self, path: Path) -> SourceRef:
+        sha, _ = self.known.get(path, (None, 0))
+        display = self.displays.get(path, str(path))
+        ref = self.writer.stage_source(path, display, sha)
+        self.refs.append(ref)
+        return ref
+
+
+def _source_display(cand: Candidate, path: Path) -> str:
+    if path == cand.path:
+        return cand.display
+    try:
+        return str(Path(cand.display) / path.relative_to(cand.path))
+    except ValueError:
+        return str(path)
+
+
+def _run_input(
+    cand: Candidate, opts: IngestOptions, writer: BatchWriter, known_sources: set[str]
+) -> InputResult:
+    result = InputResult(cand.display)
+    try:
+        detection = registry.detect(cand, opts.format)
+    except SourceError as exc:
+        result.error = exc.reason
+        return result
+    reader = detection.reader
+    result.format = reader.name
+    try:
+        files = reader.source_files(cand)
+        hashed = {p: sha256_file(p) for p in files}
+    except SourceError as exc:
+        result.error = exc.reason
+        return result
+    except OSError as exc:
+        result.error = f"cannot read {exc.filename or cand.display} ({exc.strerror})"
+        return result
+    if len(files) == 1:
+        result.sha256, result.size = hashed[files[0]]
+    else:
+        listing = "".join(f"{sha}\n" for sha, _ in sorted(hashed.values()))
+        result.sha256 = hashlib.sha256(listing.encode()).hexdigest()
+        result.size = sum(size for _, size in hashed.values())
+    result.sources = [
+        {"path": _source_display(cand, p), "sha256": sha, "size": size}
+        for p, (sha, size) in hashed.items()
+    ]
+    if files and all(sha in known_sources for sha, _ in hashed.values()):
+        result.status = "already_ingested"
+        return result
+    report = ReadReport()
+    ctx = _Context(
+        opts.read, report, writer, writer, hashed, {p: _source_display(cand, p) for p in files}
+    )
+    writer.begin_input()
+    ok = False
+    try:
+        chunk: list[Message] = []
+        for message in reader.read(cand, ctx):
+            chunk.append(message)
+            if len(chunk) >= CHUNK_MESSAGES:
+                result.messages_read += len(chunk)
+                writer.add(chunk)
+                chunk = []
+        result.messages_read += len(chunk)
+        writer.add(chunk)
+        ok = True
+    except SourceError as exc:
+        result.error = exc.reason
+    except OSError as exc:
+        result.error = f"cannot read {exc.filename or cand.display} ({exc.strerror})"
+    finally:
+        new, dup = writer.end_input(ok)
+    if not ok:
+        result.messages_read = 0
+        return result
+    result.status = "ingested"
+    result.messages_new, result.messages_duplicate = new, dup
+    result.encoding = report.encoding
+    result.lines_total = report.lines_total
+    result.lines_rejected = report.lines_rejected
+    result.rejected = [{"locator": r.locator, "reason": r.reason} for r in report.rejected]
+    result.warnings = [
+        {"locator": w.locator, "code": w.code, "message": w.message} for w in report.warnings
+    ]
+    result.facts = dict(report.facts)
+    return result
+
+
+def _record(
+    opts: IngestOptions, started: str, inputs: list[InputResult], breaks: list[Any]
+) -> dict[str, Any]:
+    r = opts.read
+    return {
+        "tool_version": __version__,
+        "started": started,
+        "finished": iso(utc_now()),
+        "host": socket.gethostname(),
+        "user": getpass.getuser(),
+        "pid": os.getpid(),
+        "options": {
+            "timezone": r.timezone,
+            "timezone_assumed": r.timezone_assumed,
+            "date_order": r.date_order,
+            "custodian": r.custodian,
+            "owner": r.owner,
+            "conversation": r.conversation,
+            "format": opts.format,
+            "keys_given": len(r.keys),
+        },
+        "lock_breaks": breaks,
+        "inputs": [i.to_json() for i in inputs],
+    }
+
+
+def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResult:
+    """Ingest ``opts.paths`` into the archive; one batch at most. Rejected inputs are
+    data in the result; only archive-level failures raise."""
+    for p in opts.paths:
+        if not os.path.lexists(p):
+            raise UsageError(f"{p}: no such file or folder")
+    if opts.format != "auto" and opts.format not in registry.format_names():
+        raise UsageError(
+            f"--format {opts.format}: unknown (one of: {', '.join(registry.format_names())})"
+        )
+    old_umask = os.umask(0)
+    os.umask(old_umask | ARCHIVE_UMASK)
+    try:
+        return _ingest(opts, progress)
+    finally:
+        os.umask(old_umask)
+
+
+def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
+    root = opts.archive
+    started = utc_now()
+    if opts.dry_run:
+        archive = Archive.open(root) if (root / L.ARCHIVE_JSON).exists() else None
+    else:
+        if root.exists() and not (root / L.ARCHIVE_JSON).exists() and any(root.iterdir()):
+            raise NotAnArchive(f"{root}: not an imarchive archive (folder is not empty)")
+        if not root.exists() or not any(root.iterdir()):
+            create(root)
+        archive = Archive.open(root)
+    found = list(expand(list(opts.paths)))
+    lock = Lock(root, opts.lock_timeout) if archive and not opts.dry_run else None
+    if lock:
+        lock.acquire()
+    try:
+        return _ingest_locked(opts, archive, found, started, progress)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _ingest_locked(
+    opts: IngestOptions,
+    archive: Archive | None,
+    found: list[Found],
+    started: Any,
+    progress: Progress | None,
+) -> IngestResult:
+    tmp_root: Path | None = None
+    if archive is None:  # dry run against an archive that does not exist yet
+        tmp_root = Path(tempfile.mkdtemp(prefix="imarchive-dry-"))
+        create(tmp_root / "archive")
+        archive = Archive.open(tmp_root / "archive")
+    batches = archive.batches()
+    batch_id = uuid.uuid4().hex
+    if opts.dry_run:
+        staging = Path(tempfile.mkdtemp(prefix="imarchive-dry-stage-")) / batch_id
+    else:
+        staging = archive.root / L.txn_dir(batch_id)
+    leftovers = recovery.Leftovers()
+    if not opts.dry_run:
+        leftovers = recovery.find(archive, batches)
+        batches = archive.batches()
+    writer = BatchWriter(archive, batches, staging, started)
+    committed_paths = {f.path for b in batches for f in b.files}
+    known_sources = {p.rsplit("/", 1)[-1] for p in committed_paths if p.startswith(L.SOURCES + "/")}
+    results: list[InputResult] = []
+    chat_dirs = set()
+    try:
+        for n, item in enumerate(found):
+            if progress:
+                progress(item.display, n, len(found))
+            if item.candidate is None:
+                results.append(InputResult(item.display, error=item.error))
+                continue
+            res = _run_input(item.candidate, opts, writer, known_sources)
+            if res.status != "rejected" and res.format and res.format.startswith("whatsapp"):
+                chat_dirs.add(Path(item.display).parent)
+            results.append(res)
+        if progress:
+            progress("", len(found), len(found))
+        # Media files that sit beside a chat export in a walked folder belong to it.
+        results = [
+            r
+            for r in results
+            if not (
+                r.status == "rejected"
+                and r.format is None
+                and is_media_beside_export(r.path)
+                and Path(r.path).parent in chat_dirs
+            )
+        ]
+        breaks = pending_breaks(archive.root) if not opts.dry_run else []
+        ingested = any(r.status == "ingested" for r in results)
+        if opts.dry_run or not (
+            writer.has_content or leftovers.to_set_aside or (ingested and breaks)
+        ):
+            writer.discard()
+            seq, sha = archive.head(batches)
+            return IngestResult(
+                str(opts.archive), None, {"seq": seq, "sha256": sha}, results, opts.dry_run
+            )
+        set_aside = recovery.set_aside(archive, leftovers, writer.seq, committed_paths)
+        record = _record(opts, iso(started), results, breaks)
+        if set_aside:
+            record["recovered"] = {
+                "txn": [d.name for d, _ in leftovers.txn_dirs],
+                "temp_files": leftovers.temp_files,
+            }
+        info = writer.commit(record, set_aside)
+        clear_breaks(archive.root)
+        return IngestResult(
+            str(opts.archive),
+            info.seq,
+            {"seq": info.seq, "sha256": info.sha256},
+            results,
+            False,
+            set_aside=len(set_aside),
+            lock_breaks=len(breaks),
+        )
+    except BaseException:
+        if not os.path.exists(staging / "intent.json"):
+            writer.discard()  # nothing was published: drop the staging area
+        raise
+    finally:
+        if tmp_root is not None:
+            import shutil
+
+            shutil.rmtree(tmp_root, ignore_errors=True)

@@ -1,0 +1,141 @@
+"""PATH arguments → candidate inputs: files, zips, recognised dump folders, and the
+files found by walking other folders (the drop folder on a file share)."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from imarchive.errors import SourceError
+from imarchive.sources import registry
+from imarchive.sources.base import Candidate
+
+HEAD_BYTES = 65536
+# Files that operating systems leave in folders; never inputs, never "rejected".
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", ".localized"}
+# Database sidecars are read with their main file.
+SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
+MEDIA_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".mp4",
+    ".mov",
+    ".3gp",
+    ".opus",
+    ".ogg",
+    ".m4a",
+    ".aac",
+    ".mp3",
+    ".amr",
+    ".pdf",
+    ".vcf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".txt",
+    ".zip",
+    ".webm",
+    ".wav",
+    ".pic",
+    ".aud",
+}
+
+
+@dataclass(frozen=True)
+class Found:
+    """A candidate input, or a path that cannot be one (``error`` says why)."""
+
+    display: str
+    candidate: Candidate | None = None
+    error: str | None = None
+
+
+def make_candidate(path: Path, display: str) -> Candidate:
+    if path.is_dir():
+        return Candidate(path, display, True)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise SourceError(f"cannot read the file ({exc.strerror})") from None
+    names: tuple[str, ...] | None = None
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = tuple(zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise SourceError("damaged or truncated zip file") from None
+    return Candidate(path, display, False, head, names)
+
+
+def _claims_folder(path: Path, display: str) -> bool:
+    cand = Candidate(path, display, True)
+    return any(r.score(cand) >= registry.MIN_SCORE for r in registry.READERS)
+
+
+def expand(paths: list[Path]) -> Iterator[Found]:
+    for given in paths:
+        display = str(given)
+        if given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
+            yield from _walk(given, given.resolve())
+        else:
+            yield _one(given, display)
+
+
+def _one(path: Path, display: str) -> Found:
+    try:
+        return Found(display, make_candidate(path, display))
+    except SourceError as exc:
+        return Found(display, error=exc.reason)
+
+
+def _walk(folder: Path, top: Path) -> Iterator[Found]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        yield Found(str(folder), error=f"cannot list the folder ({exc.strerror})")
+        return
+    files = [e for e in entries if e.name not in IGNORED_NAMES]
+    names = {e.name for e in files}
+    for entry in files:
+        path = Path(entry.path)
+        display = str(path)
+        if entry.is_symlink():
+            target = path.resolve()
+            if path.is_dir():
+                yield Found(display, error="symbolic link to a folder, not followed")
+            elif not target.is_relative_to(top):
+                yield Found(
+                    display, error="symbolic link pointing outside the input folder, not followed"
+                )
+            elif target.is_file():
+                yield _one(target, display)
+            else:
+                yield Found(display, error="dangling symbolic link")
+            continue
+        if entry.is_dir():
+            if _claims_folder(path, display):
+                yield Found(display, Candidate(path, display, True))
+            else:
+                yield from _walk(path, top)
+            continue
+        if not entry.is_file():
+            yield Found(display, error="not a regular file")
+            continue
+        if any(entry.name.endswith(s) and entry.name[: -len(s)] in names for s in SIDECAR_SUFFIXES):
+            continue
+        yield _one(path, display)
+
+
+def is_media_beside_export(display: str) -> bool:
+    return Path(display).suffix.lower() in MEDIA_SUFFIXES

@@ -1,0 +1,165 @@
+"""Renders results as tables (terminal), plain lines (cron) or JSON. No logic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+
+from imarchive.console import Console
+
+
+def dump_json(console: Console, obj: Any) -> None:
+    console.data(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def ingest(console: Console, result: Any) -> None:
+    data = result.to_json()
+    t = data["totals"]
+    if console.tty:
+        table = Table(title="imarchive ingest")
+        for col in (
+            "input",
+            "format",
+            "status",
+            "read",
+            "new",
+            "dup",
+            "rejected lines",
+            "warnings",
+        ):
+            table.add_column(col, overflow="fold")
+        for i in data["inputs"]:
+            table.add_row(
+                i["path"],
+                i["format"] or "-",
+                i["status"],
+                str(i["messages_read"]),
+                str(i["messages_new"]),
+                str(i["messages_duplicate"]),
+                str(i["lines_rejected"]),
+                str(len(i["warnings"])),
+            )
+        console.table(table)
+    for i in data["inputs"]:
+        if i["status"] == "rejected":
+            console.error(f"{i['path']}: {i['error']}")
+        elif not console.tty and not console.quiet:
+            console.info(
+                f"{i['status']}: {i['path']} format={i['format']} read={i['messages_read']} "
+                f"new={i['messages_new']} duplicate={i['messages_duplicate']} "
+                f"rejected_lines={i['lines_rejected']} warnings={len(i['warnings'])}"
+            )
+    for w in data["warnings"]:
+        console.warn(w)
+    if data["set_aside"]:
+        console.warn(
+            f"{data['set_aside']} leftover file(s) of an interrupted run "
+            "set aside in _archive/quarantine/"
+        )
+    verb = "would add" if data["dry_run"] else "added"
+    if data["batch_seq"] is None and not data["dry_run"]:
+        console.info(f"nothing new to ingest; head {data['head']['seq']} {data['head']['sha256']}")
+    else:
+        console.info(
+            f"{verb} {t['messages_new']} message(s) ({t['messages_duplicate']} duplicate) from "
+            f"{t['ingested']} input(s); {t['already_ingested']} already ingested, "
+            f"{t['rejected']} rejected"
+            + (
+                ""
+                if data["dry_run"]
+                else f"; batch {data['batch_seq']}, head {data['head']['sha256']}"
+            )
+        )
+
+
+def verify(console: Console, data: dict[str, Any]) -> None:
+    problems = data.get("problems", [])
+    if console.tty and problems:
+        table = Table(title=f"imarchive verify ({data['level']})")
+        for col in ("severity", "code", "path", "expected", "found"):
+            table.add_column(col, overflow="fold")
+        for p in problems:
+            table.add_row(
+                p["severity"],
+                p["code"],
+                p["path"] or "",
+                str(p["expected"] or ""),
+                str(p["found"] or ""),
+            )
+        console.table(table)
+    elif problems:
+        for p in problems:
+            console._line(
+                f"{p['severity']}: {p['code']} {p['path'] or '-'}: {p['message']}"
+                + (
+                    f" (expected {p['expected']}, found {p['found']})"
+                    if p["expected"] or p["found"]
+                    else ""
+                )
+            )
+    head = data.get("head") or {}
+    status = "OK" if data["ok"] else "FAILED"
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    warnings = len(problems) - errors
+    console.info(
+        f"verify {data['level']}: {status}: {errors} error(s), {warnings} warning(s); "
+        f"head {head.get('seq')} {head.get('sha256')}"
+    )
+
+
+def info(console: Console, data: dict[str, Any]) -> None:
+    head = data["head"]
+    t = data["totals"]
+    if console.tty:
+        table = Table(title=f"archive {data['archive']}")
+        table.add_column("conversation", overflow="fold")
+        table.add_column("platform")
+        table.add_column("messages", justify="right")
+        table.add_column("first")
+        table.add_column("last")
+        for c in data["by_conversation"]:
+            table.add_row(
+                c["conversation_id"], c["platform"], str(c["messages"]), c["first"], c["last"]
+            )
+        console.table(table)
+        months = Table(title="by month")
+        months.add_column("month")
+        months.add_column("messages", justify="right")
+        for m, n in data["by_month"].items():
+            months.add_row(m, str(n))
+        console.table(months)
+    else:
+        console.data(f"archive: {data['archive']}")
+        console.data(
+            f"format_version: {data['format_version']}  schema_version: {data['schema_version']}"
+        )
+        for p, n in data["by_platform"].items():
+            console.data(f"platform {p}: {n} messages")
+        for c in data["by_conversation"]:
+            console.data(
+                f"conversation {c['platform']} {c['conversation_id']}: {c['messages']} messages "
+                f"({c['first']} .. {c['last']})"
+            )
+        for m, n in data["by_month"].items():
+            console.data(f"month {m}: {n} messages")
+    console.data(
+        f"totals: {t.get('messages', 0)} messages, {t.get('batches', 0)} batches, "
+        f"{t.get('files', 0)} files, "
+        f"{t.get('sources', 0)} sources, {t.get('attachments', 0)} attachments"
+    )
+    console.data(f"head: {head['seq']} {head['sha256']}")
+
+
+def formats(console: Console, rows: list[tuple[str, str, str]]) -> None:
+    if console.tty:
+        table = Table(title="source formats")
+        for col in ("format", "platform", "detected by"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(*r)
+        console.table(table)
+    else:
+        for name, platform, desc in rows:
+            console.data(f"{name}\t{platform}\t{desc}")
