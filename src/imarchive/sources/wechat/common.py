@@ -1,0 +1,261 @@
+"""What the four WeChat layouts share: streaming rows as JSON-able records, splitting the
+group-sender prefix, epoch times, and building ``Message`` objects."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from imarchive.identity import wechat_id
+from imarchive.model import (
+    Attachment,
+    AttachmentStatus,
+    ConversationType,
+    Direction,
+    Message,
+    Platform,
+)
+from imarchive.sources.base import MediaSink, SourceRef
+from imarchive.sources.wechat.dbfiles import columns
+from imarchive.sources.wechat.msgtypes import MEDIA_KINDS, Interpreted, interpret
+from imarchive.sources.wechat.names import Directory, conversation_type
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# `<sender_wxid>:\n` before the content of inbound group messages (not on Windows 3.x).
+PREFIX = re.compile(r"([A-Za-z0-9][-_A-Za-z0-9.@]{1,63}):\n")
+TEXT_TYPES = ("TEXT", "CHAR", "CLOB", "")
+
+
+def epoch_to_utc(value: int, *, millis: bool = False) -> datetime:
+    """Exact UTC instant; ``OverflowError``/``ValueError`` for values out of range."""
+    if millis:
+        return EPOCH + timedelta(milliseconds=value)
+    return EPOCH + timedelta(seconds=value)
+
+
+def split_prefix(content: str) -> tuple[str | None, str]:
+    m = PREFIX.match(content)
+    if m is None:
+        return None, content
+    return m.group(1), content[m.end() :]
+
+
+@dataclass(slots=True)
+class Row:
+    values: dict[str, object]  # decoded: text as str (invalid UTF-8 replaced), blobs as bytes
+    record: dict[str, object]  # JSON-ready: blobs and invalid text as base64
+
+
+def stream(conn: sqlite3.Connection, table: str, order_by: str | None = None) -> Iterator[Row]:
+    """Every row of ``table`` in ``order_by`` order, one at a time (a cursor, never a
+    fetchall). Text columns are read as bytes so that invalid UTF-8 cannot abort the scan."""
+    cols = columns(conn, table)
+    names = [c for c, _ in cols]
+    text = [not decl or any(t in decl for t in ("TEXT", "CHAR", "CLOB")) for _, decl in cols]
+    select = ", ".join(
+        f'CAST("{c}" AS BLOB)' if is_text else f'"{c}"'
+        for c, is_text in zip(names, text, strict=True)
+    )
+    order = f" ORDER BY {order_by}" if order_by else ""
+    cursor = conn.execute(f'SELECT {select} FROM "{table}"{order}')
+    for row in cursor:
+        values: dict[str, object] = {}
+        record: dict[str, object] = {}
+        b64: list[str] = []
+        for name, is_text, v in zip(names, text, row, strict=True):
+            if isinstance(v, bytes):
+                if is_text:
+                    try:
+                        s = v.decode("utf-8")
+                    except UnicodeDecodeError:
+                        values[name] = v.decode("utf-8", "replace")
+                    else:
+                        values[name] = record[name] = s
+                        continue
+                else:
+                    values[name] = v
+                record[name] = base64.b64encode(v).decode("ascii")
+                b64.append(name)
+            else:
+                values[name] = record[name] = v
+        if b64:
+            record["_base64"] = b64
+        yield Row(values, record)
+
+
+def text(values: dict[str, object], name: str) -> str:
+    v = values.get(name)
+    if v is None:
+        return ""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)
+
+
+def integer(values: dict[str, object], name: str) -> int:
+    v = values.get(name)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str | bytes):
+        try:
+            return int(v)
+        except ValueError:
+            return 0
+    return 0
+
+
+def attach_file(
+    media: MediaSink, path: Path | None, name: str | None, mime: str | None
+) -> Attachment:
+    if path is not None and path.is_file():
+        return media.store_file(path, name or path.name, mime)
+    return Attachment(name, None, None, mime, AttachmentStatus.MISSING)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    name: str | None
+    type: ConversationType
+
+
+@dataclass
+class Builder:
+    """Turns the facts a layout found about one row into a ``Message``."""
+
+    source_format: str
+    account_id: str | None
+    custodian: str | None
+
+    def build(
+        self,
+        *,
+        conv: Conversation,
+        info: Interpreted,
+        sender_id: str | None,
+        sender_name: str | None,
+        outbound: bool,
+        sent_at: datetime,
+        sent_at_source: str,
+        server_id: int,
+        local_id: int,
+        ref: SourceRef,
+        locator: str,
+        record: dict[str, object],
+        attachments: list[Attachment],
+    ) -> Message:
+        if info.system:
+            direction = Direction.SYSTEM
+            sender_id = sender_name = None
+        else:
+            direction = Direction.OUTBOUND if outbound else Direction.INBOUND
+        raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        native_id = str(server_id) if server_id else None
+        mid = wechat_id(
+            self.account_id,
+            conv.id,
+            native_id,
+            local_id=local_id,
+            sent_at=sent_at,
+            sender_id=sender_id,
+            raw=raw,
+        )
+        return Message(
+            message_id=mid,
+            platform=Platform.WECHAT,
+            source_format=self.source_format,
+            account_id=self.account_id,
+            custodian=self.custodian,
+            conversation_id=conv.id,
+            conversation_name=conv.name,
+            conversation_type=conv.type,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            direction=direction,
+            sent_at=sent_at,
+            sent_at_source=sent_at_source,
+            source_timezone=None,
+            kind=info.kind,
+            native_type=info.native_type,
+            body=info.body,
+            edited=False,
+            deleted=info.deleted,
+            attachments=attachments,
+            reply_to=info.reply_to,
+            native_id=native_id,
+            source_sha256=ref.sha256,
+            source_path=ref.display,
+            source_locator=locator,
+            raw=raw,
+        )
+
+
+AttachFn = Callable[[Interpreted], list[Attachment]]
+
+
+@dataclass
+class Emitter:
+    """The tail every layout shares: type mapping, names, attachments, the Message."""
+
+    builder: Builder
+    directory: Directory
+
+    def emit(
+        self,
+        *,
+        conv: Conversation,
+        base: int,
+        content: str,
+        subtype: int | None,
+        native_type: str | None,
+        sender: str | None,
+        outbound: bool,
+        sent_at: datetime,
+        sent_at_source: str,
+        server_id: int,
+        local_id: int,
+        ref: SourceRef,
+        locator: str,
+        row: Row,
+        attach: AttachFn | None = None,
+    ) -> Message:
+        info = interpret(base, content, subtype=subtype, native_type=native_type)
+        if outbound:
+            sender = self.builder.account_id
+        elif sender is None and conv.type is not ConversationType.GROUP:
+            sender = conv.id
+        name: str | None = None
+        if sender is not None and not info.system:
+            room = conv.id if conv.type is ConversationType.GROUP else None
+            name, others = self.directory.sender(sender, room)
+            if others:
+                row.record["_names"] = others
+        attachments = attach(info) if attach is not None and info.kind in MEDIA_KINDS else []
+        return self.builder.build(
+            conv=conv,
+            info=info,
+            sender_id=sender,
+            sender_name=name,
+            outbound=outbound,
+            sent_at=sent_at,
+            sent_at_source=sent_at_source,
+            server_id=server_id,
+            local_id=local_id,
+            ref=ref,
+            locator=locator,
+            record=row.record,
+            attachments=attachments,
+        )
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        return Conversation(
+            conversation_id,
+            self.directory.conversation_name(conversation_id),
+            conversation_type(conversation_id),
+        )

@@ -1,0 +1,217 @@
+"""Windows PC WeChat 3.x: ``WeChat Files/<wxid>/Msg`` with ``Multi/MSG<n>.db`` time
+shards and ``MicroMsg.db`` (formats/wechat.md, "Windows PC WeChat 3.x")."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path, PureWindowsPath
+
+import lz4.block
+
+from imarchive.errors import SourceError
+from imarchive.model import Attachment, ConversationType, Message, MessageKind, Platform
+from imarchive.sources.base import Candidate, ReadContext
+from imarchive.sources.wechat import protobuf, sqlcipher
+from imarchive.sources.wechat.common import (
+    Builder,
+    Emitter,
+    attach_file,
+    epoch_to_utc,
+    integer,
+    stream,
+    text,
+)
+from imarchive.sources.wechat.dbfiles import Databases, require_tables, with_sidecars
+from imarchive.sources.wechat.msgtypes import Interpreted
+from imarchive.sources.wechat.names import Directory
+
+SHARD = re.compile(r"MSG(\d+)\.db", re.IGNORECASE)
+WXID = re.compile(r"[A-Za-z][-_A-Za-z0-9]{5,}")
+LZ4_MAX = 64 << 20
+
+
+def shards(msg_dir: Path) -> list[Path]:
+    multi = msg_dir / "Multi"
+    if not multi.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in multi.iterdir() if (m := SHARD.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def msg_dir_of(path: Path) -> Path | None:
+    for cand in (path, path / "Msg"):
+        if (cand / "MicroMsg.db").is_file() and shards(cand):
+            return cand
+    return None
+
+
+def is_backup_migration(path: Path) -> bool:
+    """WeChat's own "Backup & Migration" store: encrypted and undocumented."""
+    return (path / "Backup.db").is_file() and any(path.glob("BAK_*"))
+
+
+def owner_of(msg_dir: Path) -> str | None:
+    # The account folder `WeChat Files/<wxid>` holds `Msg`; its name is the owner's wxid.
+    if msg_dir.name.lower() == "msg":
+        return msg_dir.parent.name or None
+    return msg_dir.name if WXID.fullmatch(msg_dir.name) else None
+
+
+def decompress(blob: bytes) -> str | None:
+    """CompressContent: a raw LZ4 block (no frame), NUL-padded."""
+    try:
+        data: bytes = lz4.block.decompress(
+            blob, uncompressed_size=min(len(blob) * 255 + 64, LZ4_MAX)
+        )
+    except lz4.block.LZ4BlockError:
+        return None
+    return data.rstrip(b"\x00").decode("utf-8", "replace")
+
+
+class Pc3Reader:
+    name = "wechat-pc3"
+    platform = Platform.WECHAT
+    description = (
+        "WeChat for Windows 3.x: a `Msg` folder (Multi/MSG*.db + MicroMsg.db) or its "
+        "`WeChat Files/<wxid>` account folder, plain or encrypted (--key)"
+    )
+
+    def score(self, candidate: Candidate) -> float:
+        if not candidate.is_dir:
+            return 0.0
+        path = candidate.path
+        found = msg_dir_of(path)
+        if found is not None:
+            return 0.95 if found.name.lower() == "msg" else 0.9
+        if is_backup_migration(path):
+            return 0.6
+        return 0.0
+
+    def source_files(self, candidate: Candidate) -> list[Path]:
+        msg_dir = msg_dir_of(candidate.path)
+        if msg_dir is None:
+            return []
+        return with_sidecars([msg_dir / "MicroMsg.db", *shards(msg_dir)])
+
+    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        if is_backup_migration(candidate.path):
+            raise SourceError(
+                "WeChat 'Backup & Migration' folder (Backup.db + BAK_*) is not supported: "
+                "it is encrypted and undocumented; ingest the PC's Msg folder instead"
+            )
+        msg_dir = msg_dir_of(candidate.path)
+        if msg_dir is None:
+            raise SourceError("no Multi/MSG*.db and MicroMsg.db in this folder")
+        account = owner_of(msg_dir)
+        if account is None:
+            ctx.report.warn("", "owner_unknown", "account folder name not found; account_id empty")
+        files_root = msg_dir.parent.parent if msg_dir.name.lower() == "msg" else None
+        with Databases(ctx, sqlcipher.WIN3) as dbs:
+            conn, _ = dbs.open(msg_dir / "MicroMsg.db", "MicroMsg.db")
+            directory = load_directory(conn)
+            emitter = Emitter(Builder(self.name, account, ctx.options.custodian), directory)
+            for shard in shards(msg_dir):
+                yield from self._read_shard(dbs, shard, emitter, files_root, ctx)
+
+    def _read_shard(
+        self,
+        dbs: Databases,
+        shard: Path,
+        emitter: Emitter,
+        files_root: Path | None,
+        ctx: ReadContext,
+    ) -> Iterator[Message]:
+        conn, ref = dbs.open(shard, shard.name)
+        require_tables(conn, shard.name, ("MSG",))
+        for row in stream(conn, "MSG", "localId"):
+            v = row.values
+            local_id = integer(v, "localId")
+            locator = f"{shard.name}/MSG/localId={local_id}"
+            talker = text(v, "StrTalker")
+            if not talker:
+                ctx.report.reject(locator, "no conversation id (StrTalker empty)")
+                continue
+            try:
+                sent_at = epoch_to_utc(integer(v, "CreateTime"))
+            except (OverflowError, ValueError):
+                ctx.report.reject(locator, "CreateTime out of range")
+                continue
+            base = integer(v, "Type")
+            content = text(v, "StrContent")
+            compressed = v.get("CompressContent")
+            if base == 49 and isinstance(compressed, bytes) and compressed:
+                xml = decompress(compressed)
+                if xml is not None:
+                    content = xml
+                    row.record["CompressContent_text"] = xml
+            conv = emitter.conversation(talker)
+            outbound = integer(v, "IsSender") == 1
+            extra = v.get("BytesExtra")
+            items = protobuf.bytes_extra_items(extra if isinstance(extra, bytes) else None)
+            # Windows 3.x: no `wxid:\n` prefix; the group sender is BytesExtra item type 1.
+            sender = items.get(1) if conv.type is ConversationType.GROUP else None
+            sub = integer(v, "SubType") if base == 49 else None
+
+            def attach(info: Interpreted, items: dict[int, str] = items) -> list[Attachment]:
+                return _attachments(info, items, files_root, ctx)
+
+            yield emitter.emit(
+                conv=conv,
+                base=base,
+                content=content,
+                subtype=sub or None,
+                native_type=None if base == 49 else str(base),
+                sender=sender,
+                outbound=outbound,
+                sent_at=sent_at,
+                sent_at_source=str(v.get("CreateTime")),
+                server_id=integer(v, "MsgSvrID"),
+                local_id=local_id,
+                ref=ref,
+                locator=locator,
+                row=row,
+                attach=attach,
+            )
+
+
+def _attachments(
+    info: Interpreted, items: dict[int, str], files_root: Path | None, ctx: ReadContext
+) -> list[Attachment]:
+    # BytesExtra item 4 is the media/file path, 3 the thumbnail, both relative to
+    # `WeChat Files` and written with backslashes.
+    rel = items.get(4) or (items.get(3) if info.kind is MessageKind.IMAGE else None)
+    name = info.file_name
+    path: Path | None = None
+    if rel:
+        parts = PureWindowsPath(rel).parts
+        name = name or parts[-1]
+        if files_root is not None and parts and ".." not in parts:
+            path = files_root.joinpath(*parts)
+    return [attach_file(ctx.media, path, name, None)]
+
+
+def load_directory(conn: sqlite3.Connection) -> Directory:
+    require_tables(conn, "MicroMsg.db", ("Contact",))
+    directory = Directory()
+    for row in stream(conn, "Contact"):
+        v = row.values
+        directory.add_contact(
+            text(v, "UserName"), text(v, "NickName"), text(v, "Remark"), text(v, "Alias")
+        )
+    has_rooms = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='ChatRoom'"
+    ).fetchone()
+    if has_rooms:
+        for row in stream(conn, "ChatRoom"):
+            v = row.values
+            blob = v.get("RoomData")
+            directory.add_group_nicks(
+                text(v, "ChatRoomName"),
+                protobuf.room_members(blob if isinstance(blob, bytes) else None),
+            )
+    return directory
+
+
+READER = Pc3Reader()

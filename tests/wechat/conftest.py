@@ -1,0 +1,20 @@
+"""Session-scoped WeChat fixtures: each layout is built once, plain and encrypted
+(key derivation is the costly part: 256000 PBKDF2-SHA512 rounds per 4.x file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.wechat import layouts
+
+
+@pytest.fixture(scope="session")
+def pc3_plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_pc3(tmp_path_factory.mktemp("pc3-plain"))
+
+
+@pytest.fixture(scope="session")
+def pc3_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_pc3(tmp_path_factory.mktemp("pc3-enc"), encrypted=True)

@@ -1,0 +1,123 @@
+"""Renders the scenario into each WeChat layout on disk (plain or encrypted)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import lz4.block
+
+from imarchive.sources.wechat import protobuf
+from tests.wechat import scenario as sc
+from tests.wechat.dbspec import DbSpec, Invalid, write_encrypted, write_plain
+
+PC_KEY = "7f" * 8 + "a1b2c3d4" * 2 + "00112233445566778899aabbccddeeff"
+ANDROID_KEY = "1a2b3c4"
+IMAGE_BYTES = b"\xff\xd8\xff\xe0 synthetic jpeg"
+Writer = Callable[[DbSpec, Path], None]
+
+
+def writer(encrypted: str | None, key: str = PC_KEY) -> Writer:
+    if encrypted is None:
+        return write_plain
+    return lambda spec, out: write_encrypted(spec, out, encrypted, key)
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def content_bytes(m: sc.M) -> object:
+    return Invalid(m.content) if isinstance(m.content, bytes) else m.content
+
+
+def room_data() -> bytes:
+    return protobuf.encode(
+        [(1, protobuf.encode([(1, wxid), (2, nick)])) for wxid, nick in sc.GROUP_NICKS.items()]
+        + [(4, 7)]  # a top-level field that is noise for us
+    )
+
+
+# --- Windows 3.x -------------------------------------------------------------------------
+
+PC3_MSG = (
+    "CREATE TABLE MSG(localId INTEGER PRIMARY KEY AUTOINCREMENT, TalkerId INT DEFAULT 0, "
+    "MsgSvrID INT, Type INT, SubType INT, IsSender INT, CreateTime INT, Sequence INT DEFAULT 0, "
+    "StatusEx INT DEFAULT 0, FlagEx INT, Status INT, MsgServerSeq INT, MsgSequence INT, "
+    "StrTalker TEXT, StrContent TEXT, DisplayContent TEXT, Reserved0 INT DEFAULT 0, "
+    "CompressContent BLOB, BytesExtra BLOB, BytesTrans BLOB)"
+)
+PC3_IMAGE = "wxid_owner01\\FileStorage\\Image\\2023-11\\img1006.dat"
+PC3_FILE = "wxid_owner01\\FileStorage\\File\\2023-11\\report.pdf"
+
+
+def pc3_row(spec: DbSpec, i: int, m: sc.M, wal: bool) -> None:
+    items: list[tuple[int, int | bytes | str]] = [(1, protobuf.encode([(1, 0)]))]
+    if m.conv.endswith("@chatroom") and not m.outbound and m.sender:
+        items.append((3, protobuf.encode([(1, 1), (2, m.sender)])))
+    items.append((3, protobuf.encode([(1, 7), (2, "<msgsource><sec_msg_node/></msgsource>")])))
+    if m.svr == 1006:
+        items.append((3, protobuf.encode([(1, 4), (2, PC3_IMAGE)])))
+    if m.svr == 1020:
+        items.append((3, protobuf.encode([(1, 4), (2, PC3_FILE)])))
+    compress = None
+    content: object = content_bytes(m)
+    if m.base == 49:
+        compress = lz4.block.compress(m.text.encode() + b"\x00\x00", store_size=False)
+        content = ""  # quotes and most app messages keep the XML only in CompressContent
+    spec.add(
+        "MSG",
+        wal=wal,
+        localId=i + 1,
+        MsgSvrID=m.svr,
+        Type=m.base,
+        SubType=m.sub or 0,
+        IsSender=1 if m.outbound else 0,
+        CreateTime=sc.ts(i),
+        StrTalker=m.conv,
+        StrContent=content,
+        CompressContent=compress,
+        BytesExtra=protobuf.encode(items),
+    )
+
+
+def micromsg() -> DbSpec:
+    spec = DbSpec(
+        [
+            "CREATE TABLE Contact(UserName TEXT PRIMARY KEY, Alias TEXT, EncryptUserName TEXT, "
+            "DelFlag INTEGER DEFAULT 0, Type INTEGER, Remark TEXT, NickName TEXT, PYInitial TEXT)",
+            "CREATE TABLE ChatRoom(ChatRoomName TEXT PRIMARY KEY, UserNameList TEXT, "
+            "DisplayNameList TEXT, ChatRoomFlag INT, Owner INTEGER, RoomData BLOB)",
+        ]
+    )
+    for user, (nick, remark, alias) in {**sc.CONTACTS, **sc.STRANGERS}.items():
+        spec.add("Contact", UserName=user, Alias=alias, Remark=remark, NickName=nick, Type=3)
+    spec.add(
+        "ChatRoom",
+        ChatRoomName=sc.GROUP,
+        UserNameList="^G".join(sc.GROUP_NICKS),
+        DisplayNameList="^G".join(sc.GROUP_NICKS.values()),
+        RoomData=room_data(),
+    )
+    return spec
+
+
+def build_pc3(root: Path, encrypted: bool = False) -> Path:
+    """``root/WeChat Files/wxid_owner01`` (the account folder); returns it."""
+    write = writer("windows-3.x" if encrypted else None)
+    account = root / "WeChat Files" / sc.OWNER
+    msg = account / "Msg"
+    first, second, wal = sc.split()
+    for n, part, wal_part in ((0, first, []), (1, second, wal)):
+        spec = DbSpec([PC3_MSG, "CREATE TABLE Name2ID(UsrName TEXT PRIMARY KEY)"])
+        for i, m in part:
+            pc3_row(spec, i, m, False)
+        for i, m in wal_part:
+            pc3_row(spec, i, m, True)
+        write(spec, msg / "Multi" / f"MSG{n}.db")
+    write(micromsg(), msg / "MicroMsg.db")
+    image = account / "FileStorage" / "Image" / "2023-11" / "img1006.dat"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(IMAGE_BYTES)
+    return account
