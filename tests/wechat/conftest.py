@@ -18,3 +18,13 @@ def pc3_plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pc3_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layouts.build_pc3(tmp_path_factory.mktemp("pc3-enc"), encrypted=True)
+
+
+@pytest.fixture(scope="session")
+def android_plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_android(tmp_path_factory.mktemp("android-plain"))
+
+
+@pytest.fixture(scope="session")
+def android_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_android(tmp_path_factory.mktemp("android-enc"), encrypted=True)

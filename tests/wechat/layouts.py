@@ -121,3 +121,73 @@ def build_pc3(root: Path, encrypted: bool = False) -> Path:
     image.parent.mkdir(parents=True)
     image.write_bytes(IMAGE_BYTES)
     return account
+
+
+# --- Android -----------------------------------------------------------------------------
+
+ANDROID_APP_CODES = {57: 822083633, 6: 1090519089, 2000: 419430449, 2001: 436207665}
+ANDROID_APP_CODES[17] = -1879048186  # live location: a negative code
+
+
+def android_code(m: sc.M) -> tuple[int, object]:
+    """(type code, content) as Android stores them."""
+    if m.base == 49 and m.sub in ANDROID_APP_CODES:
+        return ANDROID_APP_CODES[m.sub], content_bytes(m)
+    if m.base == 10002:
+        return 268445458, content_bytes(m)
+    if m.base == 10000 and "<revokemsg>" in m.text:
+        return 268445456, '"Alice" recalled a message'  # Android's plain-text recall
+    return m.base, content_bytes(m)
+
+
+def prefixed(m: sc.M, content: object) -> object:
+    """Inbound group messages start with `<sender>:\\n` on every platform but Windows 3.x."""
+    if not (m.conv.endswith("@chatroom") and m.sender and not m.outbound):
+        return content
+    if isinstance(content, Invalid):
+        return Invalid(f"{m.sender}:\n".encode() + content.data)
+    return f"{m.sender}:\n{content}"
+
+
+def build_android(root: Path, encrypted: bool = False) -> Path:
+    spec = DbSpec(
+        [
+            "CREATE TABLE message (msgId INTEGER PRIMARY KEY, msgSvrId INTEGER, type INT, "
+            "status INT, isSend INT, isShowTimer INTEGER, createTime INTEGER, talker TEXT, "
+            "content TEXT, imgPath TEXT, reserved TEXT, lvbuffer BLOB, transContent TEXT)",
+            "CREATE TABLE rcontact (username TEXT PRIMARY KEY, alias TEXT, conRemark TEXT, "
+            "domainList TEXT, nickname TEXT, type INT)",
+            "CREATE TABLE chatroom (chatroomname TEXT PRIMARY KEY, addtime INTEGER, "
+            "memberlist TEXT, displayname TEXT, roomowner TEXT, roomdata BLOB)",
+            "CREATE TABLE userinfo (id INTEGER PRIMARY KEY, type INT, value TEXT)",
+        ]
+    )
+    spec.add("userinfo", id=2, type=3, value=sc.OWNER)
+    spec.add("userinfo", id=4, type=3, value="Owen Owner")
+    for user, (nick, remark, alias) in {**sc.CONTACTS, **sc.STRANGERS}.items():
+        spec.add("rcontact", username=user, alias=alias, conRemark=remark, nickname=nick)
+    spec.add(
+        "chatroom",
+        chatroomname=sc.GROUP,
+        memberlist=";".join(sc.GROUP_NICKS),
+        displayname="、".join(sc.GROUP_NICKS.values()),
+        roomdata=room_data(),
+    )
+    for i, m in enumerate(sc.MESSAGES):
+        code, content = android_code(m)
+        spec.add(
+            "message",
+            wal=m.wal,
+            msgId=i + 1,
+            msgSvrId=m.svr,
+            type=code,
+            status=3,
+            isSend=1 if m.outbound else 0,
+            createTime=sc.ts(i) * 1000,
+            talker=m.conv,
+            content=prefixed(m, content),
+            imgPath="THUMBNAIL_DIRPATH://th_abc" if m.base == 3 else None,
+        )
+    out = root / "EnMicroMsg.db"
+    writer("android" if encrypted else None, ANDROID_KEY)(spec, out)
+    return out
