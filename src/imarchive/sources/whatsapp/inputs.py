@@ -1,0 +1,125 @@
+"""The three shapes of a WhatsApp export on disk, behind one interface.
+
+- a chat ``.txt`` (media, if any, lie loose next to it);
+- a ``.zip`` holding ``_chat.txt`` (iOS) or ``WhatsApp Chat with X.txt`` (Android) and
+  the media, possibly under a sub-folder, possibly with ``__MACOSX/`` entries;
+- a folder that is an unzipped export.
+
+The chat text is always read from the pipeline's snapshot (``SourceRef.staged``); media
+are read from the container they came in.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from imarchive.errors import SourceError
+from imarchive.model import Attachment, AttachmentStatus
+from imarchive.sources.base import Candidate, MediaSink, SourceRef
+from imarchive.sources.containers import SafeZip, is_ignored
+from imarchive.sources.whatsapp import naming
+
+_MEDIA_NAME = re.compile(
+    r"(?:(?:IMG|VID|PTT|AUD|STK|GIF|DOC)-\d{8}-WA\d+|\d{8}-(?:PHOTO|VIDEO|AUDIO|STICKER|GIF))"
+)
+
+
+def zip_chat_member(names: list[str] | tuple[str, ...]) -> str | None:
+    """The chat text inside a zip: ``_chat.txt`` or a localised chat name, else the only
+    ``.txt`` of the archive."""
+    members = [n for n in names if not is_ignored(n)]
+    chats = [n for n in members if naming.is_chat_txt_name(n)]
+    if len(chats) == 1:
+        return chats[0]
+    if chats:
+        ios = [n for n in chats if n.rsplit("/", 1)[-1] == naming.IOS_CHAT]
+        return min(ios or chats, key=lambda n: (n.count("/"), n))
+    txts = [n for n in members if n.lower().endswith(".txt")]
+    return txts[0] if len(txts) == 1 else None
+
+
+def dir_chat_file(folder: Path) -> Path | None:
+    """The chat text of an unzipped export folder, or None when the folder is not one."""
+    try:
+        files = [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()]
+    except OSError:
+        return None
+    ios = folder / naming.IOS_CHAT
+    if ios in files:
+        return ios
+    chats = [p for p in files if naming.is_chat_txt_name(p.name)]
+    if len(chats) == 1:
+        return chats[0]
+    txts = [p for p in files if p.suffix.lower() == ".txt"]
+    if len(txts) == 1 and any(_MEDIA_NAME.match(p.name) for p in files):
+        return txts[0]
+    return None
+
+
+def _mime(name: str | None) -> str | None:
+    return mimetypes.guess_type(name)[0] if name else None
+
+
+class ExportInput:
+    """One opened export: the chat text stream and its media."""
+
+    def __init__(self, candidate: Candidate, chat: Path, ref: SourceRef) -> None:
+        self.candidate = candidate
+        self.ref = ref
+        self.zip: SafeZip | None = None
+        self.member: str | None = None
+        self.folder: Path | None = None
+        self._media: dict[str, str] = {}
+        if candidate.zip_names is not None:
+            self.zip = SafeZip(ref.staged)
+            self.member = zip_chat_member(self.zip.names())
+            if self.member is None:
+                self.zip.close()
+                raise SourceError("zip archive holds no WhatsApp chat text")
+            for name in self.zip.names():
+                if name != self.member:
+                    self._media.setdefault(name.rsplit("/", 1)[-1], name)
+            self.source_path = f"{ref.display}!{self.member}"
+            self.size = self.zip.size(self.member)
+            self.modified = self.zip.modified(self.member)
+            self.title = naming.title_from_names(self.member, candidate.path.name)
+        else:
+            self.folder = chat.parent
+            self.source_path = ref.display
+            self.size = ref.size
+            self.modified = datetime.fromtimestamp(chat.stat().st_mtime)
+            container = candidate.path.name if candidate.is_dir else chat.parent.name
+            self.title = naming.title_from_names(chat.name, container)
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def opener(self) -> Callable[[], BinaryIO]:
+        if self.zip is not None and self.member is not None:
+            zf, member = self.zip, self.member
+            return lambda: cast(BinaryIO, zf.open(member))
+        staged = self.ref.staged
+        return lambda: staged.open("rb")
+
+    def attachment(self, name: str | None, sink: MediaSink) -> Attachment:
+        """Store a referenced file, or record it as missing."""
+        if name:
+            if self.zip is not None:
+                member = self._media.get(name)
+                if member is not None:
+                    return sink.store_bytes(self.zip.read(member), name, _mime(name))
+            elif self.folder is not None and "/" not in name and "\\" not in name:
+                path = self.folder / name
+                if name not in (".", "..") and path.is_file() and not path.is_symlink():
+                    return sink.store_file(path, name, _mime(name))
+        return Attachment(name, None, None, _mime(name), AttachmentStatus.MISSING)
+
+
+def omitted(name: str | None) -> Attachment:
+    return Attachment(name, None, None, _mime(name), AttachmentStatus.OMITTED)

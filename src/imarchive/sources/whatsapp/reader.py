@@ -1,0 +1,361 @@
+"""The ``whatsapp-txt`` reader: detection, then a streamed, line-exact parse.
+
+Two passes over the chat text, both streamed in blocks: ``infer`` decides the dialect and
+the whole-file facts (day/month order, participants, recurring timestamps), then
+``_messages`` turns records into ``Message`` rows. Memory stays flat: nothing holds the
+file or the messages, and the duplicate counter ``n`` of the message id is kept per run of
+equal timestamps, except for the few timestamps the first pass saw recur later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from imarchive import textio
+from imarchive.errors import SourceError
+from imarchive.identity import whatsapp_id
+from imarchive.model import ConversationType, Direction, Message, MessageKind, Platform
+from imarchive.sources.base import Candidate, ReadContext
+from imarchive.sources.containers import STREAM_ERRORS
+from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
+from imarchive.sources.whatsapp.lines import iter_pieces
+from imarchive.sources.whatsapp.timeparse import (
+    BadTimestamp,
+    ZoneResolver,
+    hour24,
+    month_number,
+    ymd,
+)
+
+SOURCE_FORMAT = "whatsapp-txt"
+SCORE_LINES = 60
+# A record more than this far before its predecessor is probably a quoted header inside a
+# message body (Android cannot tell them apart): reported, never "fixed".
+SUSPICIOUS_BACKWARDS = timedelta(days=1)
+
+
+def _locator(line: int, nlines: int) -> str:
+    return f"L{line}" if nlines <= 1 else f"L{line}-L{line + nlines - 1}"
+
+
+def score_text(text: str, filename: str) -> float:
+    """How much the first lines of a text look like a WhatsApp export, in [0, 1]."""
+    if not text:
+        return 0.0
+    for look in dialects.LOOKALIKES:
+        if look.pattern.search(text):
+            return 0.0
+    lines = infer.head_lines(text, SCORE_LINES).split("\n")
+    regexes = [dialects.single(f.name) for f in dialects.FAMILIES]
+    hits = sum(1 for line in lines if any(rx.match(line) for rx in regexes))
+    if hits == 0:
+        return 0.0
+    first = next((ln for ln in lines if ln.strip("\r\ufeff\u200e ")), "")
+    score = 0.6 if any(rx.match(first) for rx in regexes) else 0.3
+    score += 0.3 * min(1.0, hits / 3)
+    if naming.is_chat_txt_name(filename):
+        score += 0.1
+    if not filename.lower().endswith(".txt"):
+        score *= 0.8
+    return max(0.0, min(1.0, score))
+
+
+class WhatsAppTxtReader:
+    name = SOURCE_FORMAT
+    platform = Platform.WHATSAPP
+    description = (
+        "WhatsApp 'Export chat' text: a .txt, an iOS/Android .zip with media, or an unzipped "
+        "export folder; detected by its message headers and file names"
+    )
+
+    def score(self, candidate: Candidate) -> float:
+        if candidate.zip_names is not None:
+            return 0.95 if inputs.zip_chat_member(candidate.zip_names) else 0.0
+        if candidate.is_dir:
+            chat = inputs.dir_chat_file(candidate.path)
+            if chat is None:
+                return 0.0
+            try:
+                with chat.open("rb") as fh:
+                    head = fh.read(textio.SNIFF_SIZE)
+            except OSError:
+                return 0.0
+            return 0.9 if score_text(textio.decode_head(head), chat.name) > 0 else 0.0
+        return score_text(textio.decode_head(candidate.head), candidate.path.name)
+
+    def source_files(self, candidate: Candidate) -> list[Path]:
+        if candidate.is_dir:
+            chat = inputs.dir_chat_file(candidate.path)
+            if chat is None:
+                raise SourceError("folder is not an unzipped WhatsApp export")
+            return [chat]
+        return [candidate.path]
+
+    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        chat = self.source_files(candidate)[0]
+        ref = ctx.source(chat)
+        src = inputs.ExportInput(candidate, chat, ref)
+        try:
+            yield from _Parse(src, ctx).run()
+        except STREAM_ERRORS as exc:
+            raise SourceError(f"cannot read the export ({type(exc).__name__})") from exc
+        finally:
+            src.close()
+
+
+class _Parse:
+    def __init__(self, src: inputs.ExportInput, ctx: ReadContext) -> None:
+        self.src = src
+        self.ctx = ctx
+        self.report = ctx.report
+        opts = ctx.options
+        try:
+            self.zone = ZoneResolver(opts.timezone)
+        except (KeyError, ValueError) as exc:
+            raise SourceError("unknown time zone") from exc
+        self.title = opts.conversation or src.title
+        self.conversation_id = (opts.custodian or opts.owner or "") + "/" + self.title
+
+    # -- pass 1 ---------------------------------------------------------------------------
+
+    def _profile(self) -> tuple[textio.Encoding, infer.Profile]:
+        opener = self.src.opener()
+        with opener() as fh:
+            head = fh.read(textio.SNIFF_SIZE)
+        if not head:
+            raise SourceError("empty file")
+        enc = textio.sniff(head)
+        try:
+            return enc, self._scan(enc)
+        except UnicodeDecodeError as exc:
+            if enc.confirmed:
+                raise SourceError(f"invalid {enc.name} byte sequence") from exc
+        with opener() as fh:
+            enc = textio.fallback(fh.read(1024 * 1024))
+        try:
+            return enc, self._scan(enc)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"invalid {enc.name} byte sequence") from exc
+
+    def _scan(self, enc: textio.Encoding) -> infer.Profile:
+        blocks = textio.iter_blocks(self.src.opener(), enc)
+        first = next(blocks, "")
+        sample = infer.head_lines(first)
+        profile = infer.analyse_sample(sample)
+        if profile is None:
+            for look in dialects.LOOKALIKES:
+                if look.pattern.search(sample):
+                    raise SourceError(f"looks like {look.name}, not a WhatsApp export")
+            raise SourceError("no WhatsApp message header found")
+        pre = infer.Prepass(profile, self.src.size)
+        pre.feed(first)
+        for block in blocks:
+            pre.feed(block)
+        pre.finish(self.ctx.options.date_order)
+        return profile
+
+    # -- pass 2 ---------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Message]:
+        enc, prof = self._profile()
+        rep = self.report
+        rep.encoding = enc.name
+        rep.facts["dialect"] = prof.dialect
+        rep.facts["date_order"] = prof.date_order
+        rep.facts["date_order_assumed"] = prof.date_order_assumed
+        if prof.date_order_assumed:
+            rep.warn(
+                "", "date_order_assumed", f"day/month order undecided; read as {prof.date_order}"
+            )
+        if prof.date_order_conflict:
+            rep.warn("", "date_order_conflict", "both day-first and month-first dates seen")
+        families = [dialects.FAMILY_BY_NAME[n] for n in prof.families]
+        if any(f.dates == "yearless" for f in families):
+            rep.facts["year_assumed"] = self.src.modified.year
+        yield from self._messages(enc, prof, families)
+
+    def _messages(
+        self, enc: textio.Encoding, prof: infer.Profile, families: list[dialects.Family]
+    ) -> Iterator[Message]:
+        rep = self.report
+        opts = self.ctx.options
+        owner = opts.owner
+        sink = self.ctx.media
+        src = self.src
+        conv_id = self.conversation_id
+        if prof.group_events or len(prof.authors) > 2:
+            ctype = ConversationType.GROUP
+        elif len(prof.authors) == 2:
+            ctype = ConversationType.DIRECT
+        else:
+            ctype = ConversationType.UNKNOWN
+        sha = src.ref.sha256
+        path = src.source_path
+        tzname = opts.timezone
+        crlf = prof.crlf
+        plain = dialects.compiled(prof.families) if prof.ios_records else None
+        long_names = prof.long_names
+        recurring = prof.recurring
+        kept: dict[str, dict[tuple[str | None, str], int]] = {}
+        counts: dict[tuple[str | None, str], int] = {}
+        ids: dict[str, str] = {}
+        run_ts: str | None = None
+        last_ts: str | None = None
+        shift: str | None = None
+        seen_record = False
+        instant = datetime.min
+        prev_instant: datetime | None = None
+        total = 0
+        nfam = len(families)
+        blocks = textio.iter_blocks(src.opener(), enc)
+        for line, nlines, rec, m, offset in iter_pieces(blocks, prof.regex(), prof.ios_records):
+            total += nlines
+            loc = _locator(line, nlines)
+            if m is None:
+                reason = (
+                    "line after a record terminator is not a message header"
+                    if seen_record
+                    else "no message header before the first record"
+                )
+                rep.reject(loc, reason, lines=nlines)
+                continue
+            seen_record = True
+            prefix, fam = ("", families[0]) if nfam == 1 else _which(m, families)
+            ts = m.group(prefix + "ts")
+            if ts != last_ts:
+                try:
+                    local = self._local(m, prefix, fam, prof.date_order)
+                except (BadTimestamp, ValueError, KeyError):
+                    rep.reject(loc, "header has an invalid date or time", lines=nlines)
+                    continue
+                res = self.zone.resolve(local)
+                instant = res.instant
+                last_ts = ts
+                shift = res.shift
+            if shift is not None:
+                rep.warn(loc, shift, f"local time in a DST {shift[4:]}: resolved per policy")
+            # body: everything after the header, minus the record terminator only
+            if crlf and rec.endswith("\r\n"):
+                content = rec[:-2]
+            elif rec.endswith("\n"):
+                content = rec[:-1]
+            else:
+                content = rec
+            rest = content[m.end() - offset :]
+            nl = rest.find("\n")
+            first = rest if nl < 0 else rest[:nl]
+            author, off = infer.split_author(first)
+            if author is not None:
+                full = long_names.get(author)
+                if full is not None and first.startswith(full + ":"):
+                    author = full
+                    off = len(full) + (2 if first.startswith(full + ": ") else 1)
+                body = rest[off:]
+                if body[:1] == "\u200e" and markers.SYSTEM_NOTICE.match(body, 1):
+                    author = None  # iOS notice with the chat name as author (SPEC)
+            else:
+                body = rest
+            if author is None:
+                kind, native, deleted, edited = MessageKind.SYSTEM, None, False, False
+                direction = Direction.SYSTEM
+                sid = None
+                attachments = []
+            else:
+                meaning = markers.classify(body)
+                kind, native = meaning.kind, meaning.native_type
+                deleted, edited = meaning.deleted, meaning.edited
+                if meaning.media == "ref":
+                    attachments = [src.attachment(meaning.media_name, sink)]
+                elif meaning.media == "omitted":
+                    attachments = [inputs.omitted(meaning.media_name)]
+                else:
+                    attachments = []
+                if owner is None:
+                    direction = Direction.UNKNOWN
+                else:
+                    direction = Direction.OUTBOUND if author == owner else Direction.INBOUND
+                sid = ids.get(author)
+                if sid is None:
+                    if len(ids) > 10_000:
+                        ids.clear()
+                    sid = ids[author] = naming.sender_id(author)
+            # n: earlier messages of this export with equal (sent_at, sender, body)
+            if ts != run_ts:
+                run_ts = ts
+                counts = kept.setdefault(ts, {}) if ts in recurring else {}
+            key = (author, body)
+            n = counts.get(key, 0)
+            counts[key] = n + 1
+            if plain is not None and nl >= 0 and plain.search(content, m.end() - offset):
+                rep.warn(loc, "suspicious_continuation", "header-like line kept inside a message")
+            elif (
+                prev_instant is not None
+                and plain is None
+                and instant < prev_instant - SUSPICIOUS_BACKWARDS
+            ):
+                rep.warn(loc, "suspicious_record", "timestamp far before the previous message")
+            prev_instant = instant
+            yield Message(
+                whatsapp_id(conv_id, instant, author, body, n),
+                Platform.WHATSAPP,
+                SOURCE_FORMAT,
+                owner,
+                opts.custodian,
+                conv_id,
+                self.title,
+                ctype,
+                sid,
+                author,
+                direction,
+                instant,
+                ts,
+                tzname,
+                kind,
+                native,
+                body,
+                edited,
+                deleted,
+                attachments,
+                None,
+                None,
+                sha,
+                path,
+                loc,
+                rec,
+            )
+        rep.lines_total = total
+
+    def _local(self, m: re.Match[str], p: str, fam: dialects.Family, order: str) -> datetime:
+        g = m.group
+        has = dialects.group_names(fam.name)
+        period = g(p + "per") if "per" in has else None
+        if period is None and "pper" in has:
+            period = g(p + "pper")
+        hour = hour24(int(g(p + "H")), period)
+        sec = g(p + "S")
+        if fam.dates == "numeric":
+            era = g(p + "era") if "era" in has else None
+            be = "be" in has and g(p + "be") is not None
+            y, mo, d = ymd(g(p + "d1"), g(p + "d2"), g(p + "d3"), order, era, be)
+        else:
+            mo, d = month_number(g(p + "mon")), int(g(p + "d1"))
+            if fam.dates == "month":
+                y = int(g(p + "d3"))
+            else:
+                # year-less legacy header: the file's year, one back for dates after it
+                mod = self.src.modified
+                y = mod.year if (mo, d) <= (mod.month, mod.day) else mod.year - 1
+        return datetime(y, mo, d, hour, int(g(p + "M")), int(sec) if sec else 0)
+
+
+def _which(m: re.Match[str], families: list[dialects.Family]) -> tuple[str, dialects.Family]:
+    for i, fam in enumerate(families):
+        if m.group(f"f{i}") is not None:
+            return f"f{i}", fam
+    raise SourceError("internal: header matched no family")
+
+
+READER = WhatsAppTxtReader()
