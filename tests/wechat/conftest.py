@@ -28,3 +28,18 @@ def android_plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def android_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layouts.build_android(tmp_path_factory.mktemp("android-enc"), encrypted=True)
+
+
+@pytest.fixture(scope="session")
+def ios_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_ios_tree(tmp_path_factory.mktemp("ios-tree"))
+
+
+@pytest.fixture(scope="session")
+def ios_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_ios_backup(tmp_path_factory.mktemp("ios-backup"))
+
+
+@pytest.fixture(scope="session")
+def ios_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_ios_tree(tmp_path_factory.mktemp("ios-enc"), encrypted=True)

@@ -191,3 +191,103 @@ def build_android(root: Path, encrypted: bool = False) -> Path:
     out = root / "EnMicroMsg.db"
     writer("android" if encrypted else None, ANDROID_KEY)(spec, out)
     return out
+
+
+# --- iOS (and macOS 3.x, encrypted) ------------------------------------------------------
+
+IOS_CHAT = (
+    'CREATE TABLE "{}" (TableVer INTEGER DEFAULT 1, MesLocalID INTEGER PRIMARY KEY '
+    "AUTOINCREMENT, MesSvrID INTEGER DEFAULT 0, CreateTime INTEGER DEFAULT 0, Message TEXT, "
+    "Status INTEGER DEFAULT 0, ImgStatus INTEGER DEFAULT 0, Type INTEGER, Des INTEGER)"
+)
+PDF_BYTES = b"%PDF-1.4 synthetic"
+
+
+def ios_friend_rows(spec: DbSpec) -> None:
+    members = "".join(
+        f'<Member UserName="{u}"><DisplayName>{n}</DisplayName></Member>'
+        for u, n in sc.GROUP_NICKS.items()
+    )
+    for user, (nick, remark, alias) in {**sc.CONTACTS, **sc.STRANGERS}.items():
+        room = None
+        if user == sc.GROUP:
+            room = protobuf.encode([(1, "x"), (6, f"<RoomData>{members}</RoomData>")])
+        spec.add(
+            "Friend",
+            userName=user,
+            type=3,
+            dbContactRemark=protobuf.encode([(1, nick), (2, alias), (3, remark)]),
+            dbContactChatRoom=room,
+        )
+
+
+def build_ios_tree(root: Path, encrypted: bool = False) -> Path:
+    """``root/Documents`` with one account; returns ``root`` (the app container)."""
+    write = writer("macos-3.x" if encrypted else None)
+    account = root / "Documents" / md5(sc.OWNER)
+    contact = DbSpec(
+        [
+            "CREATE TABLE Friend (userName TEXT PRIMARY KEY, type INTEGER, certificationFlag "
+            "INTEGER, dbContactRemark BLOB, dbContactChatRoom BLOB, dbContactHeadImage BLOB)"
+        ]
+    )
+    ios_friend_rows(contact)
+    write(contact, account / "DB" / "WCDB_Contact.sqlite")
+    # Chats are split by conversation across MM.sqlite and message_1.sqlite.
+    files = {"MM.sqlite": [sc.ALICE], "message_1.sqlite": [sc.GROUP, sc.NEWS]}
+    for fname, convs in files.items():
+        spec = DbSpec([IOS_CHAT.format(f"Chat_{md5(c)}") for c in convs])
+        for i, m in enumerate(sc.MESSAGES):
+            if m.conv not in convs:
+                continue
+            spec.add(
+                f"Chat_{md5(m.conv)}",
+                wal=m.wal,
+                MesLocalID=i + 1,
+                MesSvrID=m.svr,
+                CreateTime=sc.ts(i),
+                Message=prefixed(m, content_bytes(m)),
+                Status=2,
+                Type=m.base,
+                Des=0 if m.outbound else 1,
+            )
+        write(spec, account / "DB" / fname)
+    img = account / "Img" / md5(sc.GROUP) / "6.pic"  # message 1006 is MESSAGES[5]
+    img.parent.mkdir(parents=True)
+    img.write_bytes(IMAGE_BYTES)
+    doc = account / "OpenData" / md5(sc.GROUP) / "20.pdf"  # message 1020
+    doc.parent.mkdir(parents=True)
+    doc.write_bytes(PDF_BYTES)
+    return root
+
+
+def build_ios_backup(root: Path) -> Path:
+    """An iTunes-style backup folder holding the tree above, plus another app's file."""
+    import shutil
+    import sqlite3
+
+    app = build_ios_tree(root / "container")
+    backup = root / "backup"
+    backup.mkdir()
+    rows = []
+    for path in sorted(app.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(app).as_posix()
+            rows.append(("AppDomain-com.tencent.xin", rel, path))
+    other = root / "other.sqlite"
+    other.write_bytes(b"other app")
+    rows.append(("AppDomain-net.whatsapp.WhatsApp", "Documents/ChatStorage.sqlite", other))
+    with sqlite3.connect(backup / "Manifest.db") as conn:
+        conn.execute(
+            "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, "
+            "flags INTEGER, file BLOB)"
+        )
+        for domain, rel, path in rows:
+            file_id = hashlib.sha1(f"{domain}-{rel}".encode()).hexdigest()
+            conn.execute("INSERT INTO Files VALUES (?, ?, ?, 1, NULL)", (file_id, domain, rel))
+            dest = backup / file_id[:2] / file_id
+            dest.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, dest)
+    conn.close()
+    shutil.rmtree(root / "container")
+    return backup

@@ -89,10 +89,15 @@ class Databases:
         self._n += 1
         return Path(self._tmp.name) / f"{self._n:04d}-{Path(name).name}"
 
-    def open(self, db: Path, name: str) -> tuple[sqlite3.Connection, SourceRef]:
-        """A read-only connection to the plain content of ``db`` (its staged copy)."""
+    def open(
+        self, db: Path, name: str, wal_file: Path | None = None
+    ) -> tuple[sqlite3.Connection, SourceRef]:
+        """A read-only connection to the plain content of ``db`` (its staged copy).
+        ``wal_file`` defaults to the ``-wal`` beside ``db`` (iTunes backups store it
+        under its own hashed name)."""
         ref = self.ctx.source(db)
-        wal_file = sidecar(db, "-wal")
+        if wal_file is None:
+            wal_file = sidecar(db, "-wal")
         wal_ref = self.ctx.source(wal_file) if wal_file.is_file() else None
         staged = ref.staged
         if staged.stat().st_size == 0:
