@@ -211,6 +211,9 @@ def ingest(
         report.dump_json(console, data)
         for w in result.warnings:
             console.warn(w)
+        for i in result.inputs:  # diagnostics still go to stderr, for the log
+            if i.status == "rejected":
+                console.error(f"{i.path}: {i.error}")
     else:
         report.ingest(console, result)
     return ExitCode.OK if result.ok else ExitCode.PROBLEMS
@@ -293,11 +296,16 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def run(argv: list[str]) -> int:
     """Run the CLI; return the exit code (tests call this)."""
+    global CONSOLE
+    CONSOLE = Console()  # bound to the current sys.stdout/sys.stderr
     debug = "--debug" in argv
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rv = app(args=argv, prog_name="imarchive", standalone_mode=False)
-        return int(rv) if isinstance(rv, int) else 0
+        code = int(rv) if isinstance(rv, int) else 0
+        if code == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            CONSOLE.error("interrupted; the archive stays at its last committed batch")
+        return code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except click_exc.UsageError as exc:

@@ -1,0 +1,270 @@
+"""The command line contract: the exit-code table, cron output, JSON, privacy, docs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from imarchive import cli
+from imarchive.errors import ExitCode
+from tests.core.helpers import CANARY, REPO, android_export, ingest, ingest_json, run_cli
+
+ANSI = re.compile(r"\x1b\[")
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    return android_export(tmp_path / "WhatsApp Chat with Bob Sample.txt", 12, canary=True)
+
+
+# -- the exit-code table --------------------------------------------------------------------
+
+
+def test_exit_0_success_and_nothing_new(tmp_path: Path, export: Path) -> None:
+    assert ingest(tmp_path / "a", export).returncode == ExitCode.OK
+    assert ingest(tmp_path / "a", export).returncode == ExitCode.OK
+
+
+def test_exit_1_some_input_rejected_rest_committed(tmp_path: Path, export: Path) -> None:
+    bad = tmp_path / "garbage.bin"
+    bad.write_bytes(os.urandom(4096))
+    proc = ingest(tmp_path / "a", export, bad, extra=["--json"])
+    assert proc.returncode == ExitCode.PROBLEMS
+    data = json.loads(proc.stdout)
+    status = {Path(i["path"]).name: i["status"] for i in data["inputs"]}
+    assert status == {export.name: "ingested", "garbage.bin": "rejected"}
+    assert data["batch_seq"] == 1
+    line = [ln for ln in proc.stderr.splitlines() if "garbage.bin" in ln]
+    assert len(line) == 1 and line[0].startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest", "--bogus-flag", "x"],
+        ["ingest", "/nonexistent/path.txt"],
+        ["ingest", "EXPORT", "--timezone", "Mars/Olympus_Mons"],
+        ["ingest", "EXPORT", "--date-order", "dym"],
+        ["ingest", "EXPORT", "--format", "no-such-format"],
+        ["verify", "--fast", "--deep"],
+        ["verify", "--expect-head", "xyz"],
+    ],
+)
+def test_exit_2_usage_errors_write_nothing(tmp_path: Path, export: Path, args: list[str]) -> None:
+    archive = tmp_path / "a"
+    argv = [str(export) if a == "EXPORT" else a for a in args] + ["--archive", str(archive)]
+    proc = run_cli(argv)
+    assert proc.returncode == ExitCode.USAGE, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not archive.exists()
+
+
+def test_exit_3_when_locked_by_a_live_writer(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "a"
+    ingest(archive, export)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from imarchive.archive.lock import Lock\n"
+            "l=Lock(Path(sys.argv[1]), 0); l.acquire(); print('held', flush=True); time.sleep(60)",
+            str(archive),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        other = android_export(tmp_path / "WhatsApp Chat with Carol.txt", 3)
+        start = time.monotonic()
+        proc = ingest(archive, other, extra=["--lock-timeout", "1"])
+        assert proc.returncode == ExitCode.LOCKED
+        assert time.monotonic() - start >= 1.0
+        assert "locked" in proc.stderr and f"pid {holder.pid}" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_exit_4_not_an_archive(tmp_path: Path) -> None:
+    for command in (["verify"], ["info"]):
+        proc = run_cli([*command, "--archive", str(tmp_path)])
+        assert proc.returncode == ExitCode.NOT_AN_ARCHIVE
+        assert "not an imarchive archive" in proc.stderr
+
+
+def test_exit_70_internal_error_is_short_without_debug(
+    tmp_path: Path,
+    export: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def boom(*a: object, **k: object) -> None:
+        raise RuntimeError(CANARY)
+
+    monkeypatch.setattr("imarchive.ingest.ingest", boom)
+    code = cli.run(["ingest", str(export), "--archive", str(tmp_path / "a"), "--timezone", "UTC"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INTERNAL
+    assert "internal error" in err and "Traceback" not in err and CANARY not in err
+    code = cli.run(
+        ["ingest", str(export), "--archive", str(tmp_path / "a"), "--timezone", "UTC", "--debug"]
+    )
+    assert code == ExitCode.INTERNAL
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_exit_130_on_sigterm_keeps_the_last_commit(tmp_path: Path) -> None:
+    archive = tmp_path / "a"
+    big = android_export(tmp_path / "WhatsApp Chat with Big.txt", 300_000)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imarchive",
+            "ingest",
+            str(big),
+            "--archive",
+            str(archive),
+            "--timezone",
+            "UTC",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (archive / "_archive" / "lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the ingest finished before the signal arrived")
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "interrupted" in err and "Traceback" not in err
+    assert not list((archive / "_archive" / "batches").glob("*.json"))
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def test_cron_output_is_plain_and_never_shows_a_body(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "a"
+    for args in (
+        ["ingest", str(export)],
+        ["info"],
+        ["verify"],
+        ["formats"],
+        ["ingest", str(export)],
+    ):
+        proc = run_cli(
+            [*args, "--archive", str(archive), "--timezone", "UTC"]
+            if args[0] == "ingest"
+            else [*args, "--archive", str(archive)]
+            if args[0] != "formats"
+            else args
+        )
+        assert not ANSI.search(proc.stdout + proc.stderr), args
+        assert CANARY not in proc.stdout + proc.stderr, args
+
+
+def test_canary_body_stays_inside_the_archive(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "a"
+    proc = ingest(archive, export, extra=["--json"])
+    assert CANARY not in proc.stdout + proc.stderr
+    for p in (archive / "_archive").rglob("*"):
+        if p.is_file():
+            assert CANARY.encode() not in p.read_bytes(), p
+
+
+def test_ingest_json_has_the_documented_keys(tmp_path: Path, export: Path) -> None:
+    data = ingest_json(tmp_path / "a", export)
+    assert {"archive", "batch_seq", "head", "inputs", "totals"} <= data.keys()
+    inp = data["inputs"][0]
+    assert {
+        "path",
+        "sha256",
+        "format",
+        "status",
+        "messages_read",
+        "messages_new",
+        "messages_duplicate",
+        "lines_rejected",
+        "warnings",
+        "error",
+    } <= inp.keys()
+    assert inp["messages_read"] == inp["messages_new"] + inp["messages_duplicate"]
+    assert {"messages_read", "messages_new", "messages_duplicate", "lines_rejected"} <= data[
+        "totals"
+    ].keys()
+
+
+def test_info_json(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "a"
+    data = ingest_json(archive, export, extra=["--custodian", "Jane"])
+    proc = run_cli(["info", "--archive", str(archive), "--json"])
+    assert proc.returncode == 0
+    info = json.loads(proc.stdout)
+    assert {
+        "archive",
+        "format_version",
+        "schema_version",
+        "head",
+        "totals",
+        "by_platform",
+        "by_conversation",
+        "by_month",
+    } <= info.keys()
+    assert info["head"] == data["head"]
+    assert info["by_platform"] == {"whatsapp": 13}
+    assert info["by_month"] == {"2024-03": 13}
+    assert info["by_conversation"][0]["conversation_id"] == "Jane/Bob Sample"
+
+
+def test_timezone_assumed_is_warned_and_recorded(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "a"
+    proc = run_cli(["ingest", str(export), "--archive", str(archive)], env={"TZ": "UTC"})
+    assert proc.returncode == 0
+    assert "assumed" in proc.stderr
+    record = json.loads((archive / "_archive" / "batches" / "00000001.json").read_text())
+    assert record["options"]["timezone_assumed"] is True
+
+
+def test_archive_from_environment(tmp_path: Path, export: Path) -> None:
+    archive = tmp_path / "env-archive"
+    proc = run_cli(
+        ["ingest", str(export)],
+        env={"IMARCHIVE_ARCHIVE": str(archive), "IMARCHIVE_TIMEZONE": "Europe/Berlin"},
+    )
+    assert proc.returncode == 0
+    record = json.loads((archive / "_archive" / "batches" / "00000001.json").read_text())
+    assert record["options"]["timezone"] == "Europe/Berlin"
+    assert record["options"]["timezone_assumed"] is False
+
+
+def test_version() -> None:
+    proc = run_cli(["--version"])
+    assert proc.returncode == 0 and proc.stdout.startswith("imarchive ")
+
+
+# -- docs -------------------------------------------------------------------------------------
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    for command in ("ingest", "verify", "info", "formats"):
+        proc = run_cli([command, "--help"])
+        assert proc.returncode == 0 and "Usage" in proc.stdout
+        assert f"imarchive {command}" in readme
+    for code in ExitCode:
+        assert f"| {int(code)} |" in readme
+    assert "make demo" in readme and "make test" in readme
