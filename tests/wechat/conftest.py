@@ -43,3 +43,13 @@ def ios_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def ios_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layouts.build_ios_tree(tmp_path_factory.mktemp("ios-enc"), encrypted=True)
+
+
+@pytest.fixture(scope="session")
+def pc4_plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_pc4(tmp_path_factory.mktemp("pc4-plain"))
+
+
+@pytest.fixture(scope="session")
+def pc4_encrypted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return layouts.build_pc4(tmp_path_factory.mktemp("pc4-enc"), encrypted=True)

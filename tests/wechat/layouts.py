@@ -291,3 +291,84 @@ def build_ios_backup(root: Path) -> Path:
     conn.close()
     shutil.rmtree(root / "container")
     return backup
+
+
+# --- WeChat 4.x --------------------------------------------------------------------------
+
+PC4_MSG = (
+    'CREATE TABLE "{}" (local_id INTEGER PRIMARY KEY AUTOINCREMENT, server_id INTEGER, '
+    "local_type INTEGER, sort_seq INTEGER, real_sender_id INTEGER, create_time INTEGER, "
+    "status INTEGER, upload_status INTEGER, server_seq INTEGER, origin_source INTEGER, "
+    "source TEXT, message_content TEXT, compress_content TEXT, packed_info_data BLOB)"
+)
+PC4_ACCOUNT = f"{sc.OWNER}_a1b2"
+
+
+def pc4_content(m: sc.M) -> object:
+    content = prefixed(m, content_bytes(m))
+    if m.base == 49 or m.svr == 1004:  # app XML (and one text) zstd-compressed, as 4.x does
+        import zstandard
+
+        assert isinstance(content, str)
+        return zstandard.ZstdCompressor().compress(content.encode())
+    return content
+
+
+def build_pc4(root: Path, encrypted: bool = False) -> Path:
+    """``root/xwechat_files/<wxid>_a1b2`` (the account folder); returns it."""
+    write = writer("wechat-4.x" if encrypted else None)
+    account = root / "xwechat_files" / PC4_ACCOUNT
+    storage = account / "db_storage"
+    first, second, wal = sc.split()
+    people = [sc.OWNER, sc.ALICE, sc.BOB, sc.GROUP, sc.NEWS]
+    for n, part, wal_part in ((0, first, []), (1, second, wal)):
+        convs = sorted({m.conv for _, m in part + wal_part})
+        spec = DbSpec(
+            ["CREATE TABLE Name2Id (user_name TEXT PRIMARY KEY, is_session INTEGER)"]
+            + [PC4_MSG.format(f"Msg_{md5(c)}") for c in convs]
+        )
+        # Each database numbers Name2Id its own way: a join across files would be wrong.
+        order = people if n == 0 else people[::-1]
+        for rowid, user in enumerate(order, start=1):
+            spec.add("Name2Id", rowid=rowid, user_name=user, is_session=1)
+        for i, m in part + wal_part:
+            spec.add(
+                f"Msg_{md5(m.conv)}",
+                wal=m.wal,
+                local_id=i + 1,
+                server_id=m.svr,
+                local_type=((m.sub or 0) << 32) | m.base,
+                sort_seq=sc.ts(i) * 1000,
+                real_sender_id=order.index(m.sender) + 1 if m.sender else 0,
+                create_time=sc.ts(i),
+                status=2,
+                message_content=pc4_content(m),
+            )
+        write(spec, storage / "message" / f"message_{n}.db")
+    contact = DbSpec(
+        [
+            f"CREATE TABLE {t} (id INTEGER PRIMARY KEY, username TEXT, local_type INTEGER, "
+            "alias TEXT, remark TEXT, nick_name TEXT, big_head_url TEXT)"
+            for t in ("contact", "stranger")
+        ]
+        + [
+            "CREATE TABLE chat_room (id INTEGER PRIMARY KEY, username TEXT, owner TEXT, "
+            "ext_buffer BLOB)",
+            "CREATE TABLE name2id (username TEXT PRIMARY KEY)",
+        ]
+    )
+    for table, people_map in (("contact", sc.CONTACTS), ("stranger", sc.STRANGERS)):
+        for user, (nick, remark, alias) in people_map.items():
+            contact.add(table, username=user, alias=alias, remark=remark, nick_name=nick)
+    contact.add("chat_room", username=sc.GROUP, owner=sc.BOB, ext_buffer=room_data())
+    for user in reversed(people):
+        contact.add("name2id", username=user)
+    write(contact, storage / "contact" / "contact.db")
+    session = DbSpec(["CREATE TABLE SessionTable (username TEXT PRIMARY KEY, type INTEGER)"])
+    for user in (sc.ALICE, sc.GROUP, sc.NEWS):
+        session.add("SessionTable", username=user, type=0)
+    write(session, storage / "session" / "session.db")
+    doc = account / "msg" / "file" / "2023-11" / "report.pdf"
+    doc.parent.mkdir(parents=True)
+    doc.write_bytes(PDF_BYTES)
+    return account

@@ -29,7 +29,7 @@ from imarchive.sources.wechat.names import Directory, conversation_type
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # `<sender_wxid>:\n` before the content of inbound group messages (not on Windows 3.x).
 PREFIX = re.compile(r"([A-Za-z0-9][-_A-Za-z0-9.@]{1,63}):\n")
-TEXT_TYPES = ("TEXT", "CHAR", "CLOB", "")
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def epoch_to_utc(value: int, *, millis: bool = False) -> datetime:
@@ -52,7 +52,12 @@ class Row:
     record: dict[str, object]  # JSON-ready: blobs and invalid text as base64
 
 
-def stream(conn: sqlite3.Connection, table: str, order_by: str | None = None) -> Iterator[Row]:
+def stream(
+    conn: sqlite3.Connection,
+    table: str,
+    order_by: str | None = None,
+    binary: frozenset[str] = frozenset(),
+) -> Iterator[Row]:
     """Every row of ``table`` in ``order_by`` order, one at a time (a cursor, never a
     fetchall). Text columns are read as bytes so that invalid UTF-8 cannot abort the scan."""
     cols = columns(conn, table)
@@ -70,7 +75,16 @@ def stream(conn: sqlite3.Connection, table: str, order_by: str | None = None) ->
         b64: list[str] = []
         for name, is_text, v in zip(names, text, row, strict=True):
             if isinstance(v, bytes):
-                if is_text:
+                if name in binary:
+                    # Kept as bytes for the layout to decode (4.x zstd message_content).
+                    values[name] = v
+                    if not v.startswith(ZSTD_MAGIC):
+                        try:
+                            record[name] = v.decode("utf-8")
+                            continue
+                        except UnicodeDecodeError:
+                            pass
+                elif is_text:
                     try:
                         s = v.decode("utf-8")
                     except UnicodeDecodeError:
