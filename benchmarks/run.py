@@ -39,7 +39,7 @@ import gen_wechat_pc3
 import gen_whatsapp
 import measure
 import peer_env
-from report import Case, evaluate_targets, render, write_json
+from report import Case, caveat, evaluate_targets, render, write_json
 
 HERE: Final = Path(__file__).resolve().parent
 ROOT: Final = HERE.parent
@@ -504,10 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     if bench.want("peers") and not args.skip_peers:
         bench.peers(android, a_stats["messages"])
 
-    targets = evaluate_targets(bench.cases, TARGET_MESSAGES, n)
-    sys.stdout.write(render(bench.cases, targets, machine) + "\n")
+    targets = evaluate_targets(bench.cases)
+    note = caveat(TARGET_MESSAGES, n)
+    sys.stdout.write(render(bench.cases, targets, machine, note) + "\n")
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    write_json(args.json_out, bench.cases, targets, machine, params)
+    write_json(args.json_out, bench.cases, targets, machine, params, note)
     _say(f"wrote {args.json_out}")
     return 0 if all(c.ok for c in bench.cases if c.tool == "imarchive") else 1
 
