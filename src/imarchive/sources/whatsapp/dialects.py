@@ -120,7 +120,7 @@ for _i, _names in enumerate(
 ):
     for _n in _names.split():
         MONTHS[_n] = _i
-_MONTH_RE = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH_RE = "(?i:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 
 _NUMDATE = (
     _RLM

@@ -60,7 +60,7 @@ def score_text(text: str, filename: str) -> float:
         score += 0.1
     if not filename.lower().endswith(".txt"):
         score *= 0.8
-    return max(0.0, min(1.0, score))
+    return round(max(0.0, min(1.0, score)), 3)
 
 
 class WhatsAppTxtReader:
