@@ -1,0 +1,140 @@
+"""Contract tests over the WeChat readers: score range, garbage raises only SourceError,
+originals untouched, every row a message or a rejection."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imarchive.errors import SourceError
+from imarchive.sources import wechat
+from imarchive.sources.base import Reader, ReadOptions
+from tests.support import candidate_for, read_all
+from tests.wechat import layouts
+
+KEYS = ReadOptions(timezone="UTC", keys=(layouts.PC_KEY, layouts.ANDROID_KEY))
+READERS = {r.name: r for r in wechat.READERS}
+FIXTURES = [
+    ("wechat-pc3", "pc3_plain"),
+    ("wechat-pc3", "pc3_encrypted"),
+    ("wechat-pc4", "pc4_plain"),
+    ("wechat-pc4", "pc4_encrypted"),
+    ("wechat-ios", "ios_tree"),
+    ("wechat-ios", "ios_backup"),
+    ("wechat-ios", "ios_encrypted"),
+    ("wechat-android", "android_plain"),
+    ("wechat-android", "android_encrypted"),
+]
+
+
+def test_four_readers() -> None:
+    assert set(READERS) == {"wechat-pc3", "wechat-pc4", "wechat-ios", "wechat-android"}
+    for reader in READERS.values():
+        assert reader.platform == "wechat" and reader.description
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return {
+        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in files
+    }
+
+
+@pytest.mark.parametrize(("reader", "fixture"), FIXTURES)
+def test_detected_and_originals_unchanged(
+    reader: str, fixture: str, request: pytest.FixtureRequest
+) -> None:
+    root: Path = request.getfixturevalue(fixture)
+    scope = root.parent if root.is_file() else root
+    before = snapshot(scope)
+    cand = candidate_for(root)
+    scores = {name: r.score(cand) for name, r in READERS.items()}
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+    assert max(scores, key=lambda n: scores[n]) == reader
+    messages, ctx = read_all(READERS[reader], root, KEYS)
+    assert messages and not ctx.report.rejected
+    assert snapshot(scope) == before
+    assert not list(scope.rglob("*-journal"))
+    for path in READERS[reader].source_files(cand):
+        assert path.is_file()
+
+
+def test_rows_that_cannot_be_mapped_are_rejected(pc3_plain: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "acct"
+    shutil.copytree(pc3_plain, copy)
+    shard = copy / "Msg" / "Multi" / "MSG0.db"
+    with sqlite3.connect(shard) as conn:
+        conn.execute(
+            "INSERT INTO MSG (localId, Type, CreateTime, StrTalker) VALUES (900, 1, 1, '')"
+        )
+        conn.execute(
+            "INSERT INTO MSG (localId, Type, CreateTime, StrTalker, StrContent) "
+            "VALUES (901, 1, 99999999999999, 'wxid_alice01', 'secret words')"
+        )
+    conn.close()
+    messages, ctx = read_all(READERS["wechat-pc3"], copy)
+    assert len(messages) == len(read_all(READERS["wechat-pc3"], pc3_plain)[0])
+    rejected = {r.locator: r.reason for r in ctx.report.rejected}
+    assert set(rejected) == {"MSG0.db/MSG/localId=900", "MSG0.db/MSG/localId=901"}
+    assert all("secret" not in r for r in rejected.values())
+
+
+def _try_read(reader: Reader, path: Path) -> None:
+    try:
+        read_all(reader, path, KEYS)
+    except SourceError as err:
+        assert "\n" not in err.reason
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(min_size=0, max_size=6000))
+def test_random_bytes_raise_only_source_error(data: bytes, tmp_path: Path) -> None:
+    target = tmp_path / "EnMicroMsg.db"
+    target.write_bytes(data)
+    assert 0.0 <= READERS["wechat-android"].score(candidate_for(target)) <= 1.0
+    _try_read(READERS["wechat-android"], target)
+    msg = tmp_path / "Msg"
+    (msg / "Multi").mkdir(parents=True, exist_ok=True)
+    for name in ("MicroMsg.db", "Multi/MSG0.db"):
+        (msg / name).write_bytes(data)
+    for reader in READERS.values():
+        assert 0.0 <= reader.score(candidate_for(msg)) <= 1.0
+    _try_read(READERS["wechat-pc3"], msg)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(min_size=0, max_size=3000))
+def test_random_bytes_other_layouts(data: bytes, tmp_path: Path) -> None:
+    storage = tmp_path / "db_storage"
+    (storage / "message").mkdir(parents=True, exist_ok=True)
+    (storage / "message" / "message_0.db").write_bytes(data)
+    _try_read(READERS["wechat-pc4"], storage)
+    docs = tmp_path / "Documents" / layouts.md5("wxid_x") / "DB"
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "MM.sqlite").write_bytes(data)
+    _try_read(READERS["wechat-ios"], tmp_path / "Documents")
+    (tmp_path / "bk").mkdir(exist_ok=True)
+    (tmp_path / "bk" / "Manifest.db").write_bytes(data)
+    _try_read(READERS["wechat-ios"], tmp_path / "bk")
+
+
+def test_no_temp_files_left(pc3_encrypted: Path) -> None:
+    import tempfile
+
+    tmp = Path(tempfile.gettempdir())
+    before = {p.name for p in tmp.glob("imarchive-wechat-*")}
+    read_all(READERS["wechat-pc3"], pc3_encrypted, KEYS)
+    assert {p.name for p in tmp.glob("imarchive-wechat-*")} == before
+    assert os.access(pc3_encrypted, os.R_OK)
