@@ -35,6 +35,7 @@ from imarchive.verifying.derived import (
     derive_sums,
     fallback_files,
     load_stored,
+    parse_sums,
 )
 from imarchive.verifying.fs import (
     Node,
@@ -65,6 +66,7 @@ Progress = Callable[[int, int], None]
 NFS_NAME = re.compile(r"^\.nfs[0-9a-fA-F]{8,}$")  # NFS "silly rename" of an open, deleted file
 TEMP_NAME = L.TEMP_NAME  # fsio.temp_name
 INTENT = "intent.json"
+BATCH_REL = re.compile(r"^_archive/batches/(\d{8})\.json$")
 
 
 def verify(
@@ -109,6 +111,7 @@ def verify(
             "(manifest/SHA256SUMS may lag; the next ingest completes it)",
         )
     _check_derived(identity, stored, batches, commit_open, problems)
+    _check_witnesses(identity, stored, batches, problems)
     run.check_file_set(txn)
     if expect_head is not None:
         _check_head(expect_head, identity.sha256, batches, problems)
@@ -157,6 +160,48 @@ def _check_derived(
         sums.append(derive_sums(identity, L.dumps(manifests[-1]), batches[:-1], stored))
     check_manifest(problems, manifests, stored, {b.seq for b in batches if not b.usable})
     check_sums(problems, sums, stored)
+
+
+def _check_witnesses(
+    identity: Identity, stored: Stored, batches: list[Batch], problems: Problems
+) -> None:
+    """Name the metadata file that changed. Its sha256 is recorded elsewhere: by the
+    next batch record (prev_sha256), by SHA256SUMS and, for the head, by the manifest.
+    When at least two of those agree with each other and not with the file, the
+    file itself is what changed (not the witnesses)."""
+    sums = parse_sums(stored.sums_bytes or b"", None)
+    head = stored.manifest.get("head") if isinstance(stored.manifest, dict) else None
+    head_sha = head.get("sha256") if isinstance(head, dict) else None
+    chain: list[tuple[str, str | None]] = [(L.ARCHIVE_JSON, identity.sha256)]
+    chain += [(b.rel, b.sha256) for b in batches]
+    # Records after the newest one that the derived files still list: the chain was cut.
+    last = batches[-1].seq if batches else 0
+    listed = {int(m.group(1)) for rel in sums if (m := BATCH_REL.match(rel))}
+    if isinstance(head, dict) and isinstance(head.get("seq"), int):
+        listed |= set(range(last + 1, head["seq"] + 1))
+    for seq in sorted(s for s in listed if s > last):
+        problems.add(
+            "file_missing",
+            L.batch_path(seq),
+            "a batch record that SHA256SUMS or the manifest lists is missing",
+        )
+    for i, (rel, actual) in enumerate(chain):
+        if actual is None:
+            continue
+        votes: list[object] = [sums.get(rel)]
+        if i + 1 < len(chain):
+            votes.append((batches[i].record or {}).get("prev_sha256"))
+        else:
+            votes.append(head_sha)
+        seen = [v for v in votes if isinstance(v, str)]
+        if len(seen) >= 2 and len(set(seen)) == 1 and seen[0] != actual:
+            problems.add(
+                "hash_mismatch",
+                rel,
+                "contents changed: the sha256 that SHA256SUMS and the chain record differs",
+                seen[0],
+                actual,
+            )
 
 
 def _check_head(
@@ -361,7 +406,9 @@ class _Run:
             node = self.tree.files.get(rel)
             if sha is not None and node is not None and node.regular and rel not in self.committed:
                 jobs.append(_Job(rel, self.root / rel, sha, None, False, node.size))
-        total = sum(j.size for j in jobs) * (2 if self.level == "deep" else 1)
+        total = sum(j.size for j in jobs)
+        if self.level == "deep":
+            total += sum(j.size for j in jobs if j.footer and j.rel in self.committed)
         done = 0
         results: dict[str, _Result] = {}
 
@@ -424,6 +471,8 @@ class _Run:
             done += self.tree.files[rel].size
             if self.progress is not None:
                 self.progress(min(done, self._total), self._total)
+        if self.progress is not None:
+            self.progress(self._total, self._total)
         dups = P.duplicate_prefixes(state)
         if dups:
             where = P.find_duplicates([(rel, self.root / rel) for rel, _ in files], dups)

@@ -145,7 +145,7 @@ def check_manifest(
         problems.add("manifest_mismatch", rel, f"{rel} is not in canonical JSON form")
 
 
-def _parse_sums(text: bytes, problems: Problems | None) -> dict[str, str]:
+def parse_sums(text: bytes, problems: Problems | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, raw in enumerate(text.split(b"\n"), 1):
         if not raw:
@@ -170,8 +170,8 @@ def check_sums(problems: Problems, candidates: list[bytes], stored: Stored) -> N
     if stored.sums_bytes is None or stored.sums_bytes in candidates:
         return
     before = len(problems.items)
-    want = _parse_sums(candidates[0], None)
-    have = _parse_sums(stored.sums_bytes, problems)
+    want = parse_sums(candidates[0], None)
+    have = parse_sums(stored.sums_bytes, problems)
     for path in sorted(set(want) | set(have)):
         w, h = want.get(path), have.get(path)
         if w == h:

@@ -356,7 +356,7 @@ def check_chain(batches: list[Batch], identity: Identity, problems: Problems) ->
         if b.seq != want_seq:
             problems.add(
                 "batch_seq_gap",
-                b.rel,
+                L.batch_path(want_seq) if b.seq > want_seq else b.rel,
                 f"batch {want_seq} is missing before batch {b.seq}"
                 if b.seq > want_seq
                 else "duplicate batch number",

@@ -1,0 +1,376 @@
+"""verify: the tamper matrix (issue 4, SPEC guarantee 5). Each test breaks a freshly
+ingested archive one way and asserts the exact problem, its path and the verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imarchive.archive import layout as L
+from imarchive.errors import NotAnArchive
+from imarchive.verify import CODES, LEVELS, VerifyReport, codes_table, verify
+from tests.verify_helpers import (
+    APRIL,
+    MARCH,
+    MAY,
+    age_atimes,
+    build_archive,
+    copy_archive,
+    files_of,
+    fix_derived,
+    flip_byte,
+    make_tree_writable,
+    part,
+    record_sha,
+    relink_chain,
+    rewrite_record,
+    snapshot,
+    swap,
+    truncate,
+    writable,
+    zero,
+)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("verify-template")
+    return build_archive(work / "archive", work / "inputs")
+
+
+@pytest.fixture
+def arc(template: Path, tmp_path: Path) -> Iterator[Path]:
+    root = copy_archive(template, tmp_path / "archive")
+    yield root
+    make_tree_writable(root)  # so that pytest can clean up after read-only tests
+
+
+def found(rep: VerifyReport) -> set[tuple[str, str | None]]:
+    return {(p.code, p.path) for p in rep.problems}
+
+
+def fails(rep: VerifyReport, code: str, path: str | None) -> None:
+    assert not rep.ok, rep.to_json()
+    assert (code, path) in found(rep), rep.to_json()
+
+
+# -- kinds of files, by path -------------------------------------------------------------
+
+KINDS = {
+    "parquet": lambda root: part(root, MARCH),
+    "source": lambda root: files_of(root, "source", 1)[0],
+    "attachment": lambda root: files_of(root, "attachment", 1)[0],
+    "batch record": lambda root: L.batch_path(1),
+    "head batch record": lambda root: L.batch_path(2),
+    "manifest": lambda root: L.MANIFEST_JSON,
+    "archive.json": lambda root: L.ARCHIVE_JSON,
+    "SHA256SUMS": lambda root: L.SHA256SUMS,
+}
+DATA_KINDS = ("parquet", "source", "attachment")
+
+
+def test_clean_archive_passes_every_level(arc: Path) -> None:
+    for level in LEVELS:
+        rep = verify(arc, level, strict=True)
+        assert rep.ok and rep.problems == [], (level, rep.to_json())
+        assert rep.head == {"seq": 2, "sha256": record_sha(arc, 2)}
+    deep = verify(arc, "deep")
+    assert deep.checked["rows"] == 45 and deep.checked["batches"] == 2
+    assert deep.checked["parquet_footers"] == 3
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_flipped_byte_is_named(arc: Path, kind: str, where: str) -> None:
+    rel = KINDS[kind](arc)
+    flip_byte(arc / rel, where)
+    rep = verify(arc)
+    assert not rep.ok
+    assert rel in {p.path for p in rep.errors}, rep.to_json()
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_flipped_byte_in_data_gives_hash_mismatch_but_passes_fast(arc: Path, kind: str) -> None:
+    rel = KINDS[kind](arc)
+    flip_byte(arc / rel)
+    rep = verify(arc)
+    assert {p.path for p in rep.problems} == {rel}  # (a footer byte adds footer problems)
+    (problem,) = [p for p in rep.problems if p.code == "hash_mismatch"]
+    assert problem.expected != problem.found
+    # Documented limitation: --fast hashes no contents, a same-size change passes.
+    assert verify(arc, "fast").ok
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_truncated_file(arc: Path, kind: str) -> None:
+    rel = KINDS[kind](arc)
+    size = (arc / rel).stat().st_size
+    truncate(arc / rel)
+    for level in LEVELS:
+        rep = verify(arc, level)
+        fails(rep, "size_mismatch", rel)
+    p = next(p for p in rep.problems if p.code == "size_mismatch")
+    assert (p.expected, p.found) == (size, size // 2)
+    if kind == "parquet":
+        fails(verify(arc), "parquet_unreadable", rel)
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_zeroed_file(arc: Path, kind: str) -> None:
+    rel = KINDS[kind](arc)
+    zero(arc / rel)
+    fails(verify(arc), "hash_mismatch", rel)
+    truncate(arc / rel, keep=0)
+    fails(verify(arc, "fast"), "size_mismatch", rel)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_deleted_file(arc: Path, kind: str) -> None:
+    rel = KINDS[kind](arc)
+    writable(arc / rel).unlink()
+    for level in LEVELS:
+        rep = verify(arc, level)
+        assert not rep.ok, (level, rep.to_json())
+        assert rel in {p.path for p in rep.errors}, (level, rep.to_json())
+    codes = {
+        "manifest": "manifest_missing",
+        "SHA256SUMS": "sums_missing",
+        "archive.json": "archive_json_invalid",
+    }
+    if kind in DATA_KINDS:
+        fails(rep, "file_missing", rel)
+    elif kind in codes:
+        fails(rep, codes[kind], rel)
+    elif kind == "batch record":
+        fails(rep, "batch_seq_gap", rel)
+        fails(rep, "chain_broken", L.batch_path(2))
+    else:  # the newest record is gone: its files are now unnamed, the manifest disagrees
+        fails(rep, "file_missing", rel)
+        fails(rep, "unexpected_file", part(arc, MAY))
+        fails(rep, "manifest_mismatch", L.MANIFEST_JSON)
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        f"{MARCH}/part-00000001-000000000000-0009.parquet",
+        f"{MARCH}/notes.txt",
+        "messages/platform=wechat/year=2024/month=01/part-00000002-aaaaaaaaaaaa-0000.parquet",
+        "sources/00/" + "0" * 64,
+        "attachments/ab/extra.jpg",
+        "_archive/batches/00000003.json.bak",
+        "_archive/notes",
+        "README",
+        "_archive/quarantine/00000001/x",
+    ],
+)
+def test_stray_file_is_an_error_at_every_level(arc: Path, stray: str) -> None:
+    path = arc / stray
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PAR1 not really")
+    for level in LEVELS:
+        rep = verify(arc, level)
+        assert found(rep) == {("unexpected_file", stray)}, rep.to_json()
+
+
+def test_stray_symlink_is_not_followed(arc: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(b"x")
+    (arc / MARCH / "link.parquet").symlink_to(outside)
+    rep = verify(arc, "deep")
+    assert found(rep) == {("unexpected_file", f"{MARCH}/link.parquet")}
+
+
+def test_committed_file_replaced_by_a_symlink(arc: Path, tmp_path: Path) -> None:
+    rel = KINDS["attachment"](arc)
+    copy = tmp_path / "copy"
+    copy.write_bytes((arc / rel).read_bytes())
+    writable(arc / rel).unlink()
+    (arc / rel).symlink_to(copy)
+    fails(verify(arc), "not_a_regular_file", rel)
+
+
+def test_swapped_same_size_files(arc: Path) -> None:
+    a, b = files_of(arc, "attachment", 1)
+    assert (arc / a).stat().st_size == (arc / b).stat().st_size
+    swap(arc / a, arc / b)
+    rep = verify(arc)
+    assert found(rep) == {("hash_mismatch", a), ("hash_mismatch", b)}
+    assert verify(arc, "fast").ok  # same sizes: only hashing can tell
+
+
+def test_renamed_partition_folder(arc: Path) -> None:
+    rel = part(arc, MARCH)
+    os.rename(arc / MARCH, arc / "messages/platform=whatsapp/year=2024/month=06")
+    moved = rel.replace("month=03", "month=06")
+    for level in LEVELS:
+        rep = verify(arc, level)
+        assert found(rep) == {("file_missing", rel), ("unexpected_file", moved)}
+
+
+def test_renamed_column_in_footer_with_fixed_up_checksums(arc: Path) -> None:
+    rel = part(arc, APRIL)
+    data = (arc / rel).read_bytes()
+    footer_start = len(data) - 8 - int.from_bytes(data[-8:-4], "little")
+    head, footer = data[:footer_start], data[footer_start:]
+    assert b"sender_name" in footer
+    writable(arc / rel).write_bytes(head + footer.replace(b"sender_name", b"sender_nbme"))
+    fix_derived(arc)  # the attacker recomputes manifest and SHA256SUMS
+    rep = verify(arc)
+    fails(rep, "hash_mismatch", rel)  # the batch record still holds the true hash
+    fails(rep, "parquet_schema_mismatch", rel)
+    assert verify(arc, "fast").ok  # same size, consistent derived files
+
+    # ... and also forges the record's hash and relinks the chain: the schema check
+    # still fails, and the examiner's head no longer matches.
+    old_head = record_sha(arc, 2)
+    sha = hashlib.sha256((arc / rel).read_bytes()).hexdigest()
+
+    def edit(rec: dict[str, object]) -> None:
+        for f in rec["files"]:  # type: ignore[attr-defined]
+            if f["path"] == rel:
+                f["sha256"] = sha
+
+    rewrite_record(arc, 1, edit)
+    relink_chain(arc, 2)
+    fix_derived(arc)
+    rep = verify(arc, expect_head=old_head)
+    assert found(rep) == {("parquet_schema_mismatch", rel), ("head_not_found", L.BATCHES)}
+
+
+def test_edited_batch_record_breaks_the_chain(arc: Path) -> None:
+    rewrite_record(arc, 1, lambda r: r.__setitem__("host", "elsewhere"))
+    fix_derived(arc)  # manifest and SHA256SUMS agree again, the chain does not
+    rep = verify(arc, "fast")
+    assert found(rep) == {("chain_broken", L.batch_path(2))}
+
+
+def test_edited_batch_record_with_relinked_chain_fails_expect_head(arc: Path) -> None:
+    old_head, first = record_sha(arc, 2), record_sha(arc, 1)
+    rewrite_record(arc, 1, lambda r: r.__setitem__("host", "elsewhere"))
+    relink_chain(arc, 2)
+    fix_derived(arc)
+    assert verify(arc).ok  # a consistent forgery: only the examiner's head can tell
+    for head in (old_head, first):
+        rep = verify(arc, "fast", expect_head=head)
+        assert found(rep) == {("head_not_found", L.BATCHES)}
+        p = rep.problems[0]
+        assert (p.expected, p.found) == (head, record_sha(arc, 2))
+
+
+def test_rolled_back_archive_fails_expect_head(arc: Path) -> None:
+    old_head = record_sha(arc, 2)
+    for rel in files_of(arc, "messages", 2) + files_of(arc, "source", 2) + [L.batch_path(2)]:
+        writable(arc / rel).unlink()
+    fix_derived(arc)
+    assert verify(arc, "deep").ok  # a clean archive of one batch ...
+    rep = verify(arc, expect_head=old_head)  # ... but not the one the examiner saw
+    assert found(rep) == {("head_not_found", L.BATCHES)}
+    assert not rep.ok
+
+
+def test_expect_head_accepts_any_head_of_the_chain(arc: Path) -> None:
+    genesis = hashlib.sha256((arc / L.ARCHIVE_JSON).read_bytes()).hexdigest()
+    for head in (record_sha(arc, 2), record_sha(arc, 1).upper(), genesis):
+        assert verify(arc, "fast", expect_head=head).ok
+    rep = verify(arc, "fast", expect_head="f" * 64)
+    assert found(rep) == {("head_not_found", L.BATCHES)}
+    assert not verify(arc, "fast", expect_head="not-a-hash").ok
+
+
+def test_edited_manifest_and_sums_lines(arc: Path) -> None:
+    man = json.loads((arc / L.MANIFEST_JSON).read_bytes())
+    man["totals"]["messages"] += 1
+    writable(arc / L.MANIFEST_JSON).write_bytes(L.dumps(man))
+    rep = verify(arc, "fast")
+    assert ("manifest_mismatch", L.MANIFEST_JSON) in found(rep)
+    assert ("sums_mismatch", L.SHA256SUMS) in found(rep)  # its line for the manifest
+
+    lines = (arc / L.SHA256SUMS).read_text().splitlines(keepends=True)
+    writable(arc / L.SHA256SUMS).write_text("".join(lines[1:]))  # drop a line
+    rep = verify(arc, "fast")
+    assert any(p.code == "sums_mismatch" and p.expected and p.found is None for p in rep.problems)
+
+
+def test_problems_are_all_collected(arc: Path) -> None:
+    flip_byte(arc / files_of(arc, "attachment", 1)[0])
+    writable(arc / files_of(arc, "source", 2)[0]).unlink()
+    (arc / "stray").write_text("x")
+    rep = verify(arc)
+    assert {p.code for p in rep.problems} == {"hash_mismatch", "file_missing", "unexpected_file"}
+
+
+def test_verify_never_writes(arc: Path) -> None:
+    (arc / MARCH / "stray.parquet").write_bytes(b"x")  # problems must not change that
+    age_atimes(arc)
+    before = snapshot(arc)
+    for level in LEVELS:
+        verify(arc, level, expect_head="0" * 64)
+    assert snapshot(arc) == before
+
+
+def test_verify_works_on_a_read_only_copy(arc: Path) -> None:
+    for dirpath, _dirs, _files in os.walk(arc):
+        Path(dirpath).chmod(0o555)
+    assert verify(arc, "deep", strict=True).ok
+
+
+def test_not_an_archive(tmp_path: Path, arc: Path) -> None:
+    with pytest.raises(NotAnArchive):
+        verify(tmp_path / "nothing-here")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotAnArchive):
+        verify(tmp_path / "empty")
+    other = tmp_path / "other" / "_archive"
+    other.mkdir(parents=True)
+    (other / "archive.json").write_text('{"format": "something-else"}')
+    with pytest.raises(NotAnArchive):
+        verify(other.parent)
+
+
+def test_newer_format_is_refused_but_a_forged_version_is_reported(arc: Path) -> None:
+    ident = json.loads((arc / L.ARCHIVE_JSON).read_bytes())
+    ident["format_version"] = 2
+    writable(arc / L.ARCHIVE_JSON).write_bytes(L.dumps(ident))
+    rep = verify(arc, "fast")  # SHA256SUMS disagrees: an edit, not a newer tool
+    fails(rep, "archive_json_invalid", L.ARCHIVE_JSON)
+    fails(rep, "hash_mismatch", L.ARCHIVE_JSON)
+    lines = [ln for ln in (arc / L.SHA256SUMS).read_text().splitlines() if L.ARCHIVE_JSON not in ln]
+    sha = hashlib.sha256((arc / L.ARCHIVE_JSON).read_bytes()).hexdigest()
+    writable(arc / L.SHA256SUMS).write_text("\n".join([*lines, f"{sha}  {L.ARCHIVE_JSON}"]))
+    with pytest.raises(NotAnArchive):
+        verify(arc)
+
+
+def test_report_json_has_the_spec_keys(arc: Path) -> None:
+    flip_byte(arc / part(arc, MARCH))
+    data = verify(arc).to_json()
+    assert {"archive", "level", "ok", "head", "problems"} <= set(data)
+    assert set(data["problems"][0]) == {"code", "severity", "path", "expected", "found", "message"}
+    assert data["problems"][0]["severity"] == "error"
+    json.dumps(data)
+
+
+def test_progress_reports_bytes(arc: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    verify(arc, "deep", progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] > 0
+    assert all(a <= b for (a, _), (b, _) in itertools.pairwise(calls))
+
+
+def test_codes_table_lists_every_code() -> None:
+    table = codes_table()
+    for code, (severity, _text) in CODES.items():
+        assert f"| `{code}` | {severity} |" in table
+    assert {s for s, _ in CODES.values()} == {"error", "warning"}
+
+
+def test_unknown_level_is_a_bug() -> None:
+    with pytest.raises(ValueError):
+        verify(Path("."), "thorough")  # type: ignore[arg-type]
