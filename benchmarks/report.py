@@ -156,7 +156,7 @@ def _cell(x: float | None, spec: str) -> str:
 
 
 def render(
-    cases: list[Case], targets: list[Target], machine: dict[str, Any], note: str = ""
+    cases: list[Case], targets: list[Target], machine: dict[str, Any], heading_note: str = ""
 ) -> str:
     ratios = peer_ratios(cases)
     head = ("case", "messages", "seconds", "msg/s", "wall s", "peak RSS MB", "ours/peer", "note")
@@ -188,7 +188,7 @@ def render(
         lines.append("  ".join(cells) + ("  " + r[7] if r[7] else ""))
     lines.insert(1, "-" * len(lines[0]))
     lines.append("")
-    lines.append("targets (issue 7):" + (f" {note}" if note else ""))
+    lines.append("targets (issue 7):" + (f" {heading_note}" if heading_note else ""))
     for t in targets:
         verdict = {True: "met   ", False: "MISSED", None: "n/a   "}[t.ok]
         lines.append(f"  {verdict}  {t.target}: {t.measured}" + (f"  ({t.note})" if t.note else ""))
