@@ -8,7 +8,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import typer
@@ -241,7 +241,7 @@ def verify(
 
     if fast and deep:
         raise UsageError("give --fast or --deep, not both")
-    level = "fast" if fast else "deep" if deep else "default"
+    level: Literal["fast", "default", "deep"] = "fast" if fast else "deep" if deep else "default"
     if expect_head is not None and (
         len(expect_head) != 64 or any(c not in "0123456789abcdef" for c in expect_head.lower())
     ):
@@ -253,7 +253,7 @@ def verify(
         level=level,
         expect_head=expect_head.lower() if expect_head else None,
         strict=strict,
-    )  # type: ignore[arg-type]
+    )
     data = rep.to_json()
     if json_out:
         report.dump_json(console, data)

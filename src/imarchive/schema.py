@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import attrgetter
 
 import pyarrow as pa
 
-from imarchive.model import Message
+from imarchive.model import Attachment, Message
 
 SCHEMA_VERSION = 1
 
@@ -58,10 +59,9 @@ SCHEMA = pa.schema(
 )
 
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+# What a reader produces: every column but the batch stamps (batch_seq, ingested_at).
+MESSAGE_SCHEMA = pa.schema(list(SCHEMA)[:-2], metadata=SCHEMA.metadata)
 PARTITION_KEYS: tuple[str, ...] = ("platform", "year", "month")
-
-# Column order of a Message that maps one-to-one onto SCHEMA (all but the batch stamps).
-_MESSAGE_COLUMNS = COLUMNS[:-2]
 
 
 def schema_description() -> list[dict[str, str | bool]]:
@@ -74,40 +74,44 @@ def partition_of(platform: str, sent_at: datetime) -> str:
     return f"platform={platform}/year={sent_at.year:04d}/month={sent_at.month:02d}"
 
 
-def to_table(messages: Sequence[Message], batch_seq: int, ingested_at: datetime) -> pa.Table:
-    """Messages → a table with every column of the schema, in schema order."""
-    columns: dict[str, list[object]] = {name: [] for name in _MESSAGE_COLUMNS}
-    for m in messages:
-        for name in _MESSAGE_COLUMNS:
-            columns[name].append(getattr(m, name))
+def _attachment_rows(atts: list[Attachment]) -> list[dict[str, object]]:
+    return [
+        {
+            "name": a.name,
+            "sha256": a.sha256,
+            "size": a.size,
+            "media_type": a.media_type,
+            "status": str(a.status),
+        }
+        for a in atts
+    ]
+
+
+def to_table(messages: Sequence[Message]) -> pa.Table:
+    """Messages → a table of MESSAGE_SCHEMA (every column but the batch stamps)."""
     arrays: list[pa.Array] = []
-    for f in SCHEMA:
-        if f.name == "batch_seq":
-            arrays.append(pa.array([batch_seq] * len(messages), pa.int64()))
-        elif f.name == "ingested_at":
-            arrays.append(pa.array([ingested_at] * len(messages), TIMESTAMP))
-        elif f.name == "attachments":
+    for f in MESSAGE_SCHEMA:
+        name = f.name
+        if name == "attachments":
             arrays.append(
                 pa.array(
-                    [
-                        [
-                            {
-                                "name": a.name,
-                                "sha256": a.sha256,
-                                "size": a.size,
-                                "media_type": a.media_type,
-                                "status": str(a.status),
-                            }
-                            for a in atts  # type: ignore[attr-defined]
-                        ]
-                        for atts in columns["attachments"]
-                    ],
+                    [_attachment_rows(m.attachments) if m.attachments else [] for m in messages],
                     f.type,
                 )
             )
         else:
-            values = columns[f.name]
-            if f.type == pa.string():
-                values = [None if v is None else str(v) for v in values]
-            arrays.append(pa.array(values, f.type))
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+            get = attrgetter(name)
+            # StrEnum values are str: Arrow takes them as they are
+            arrays.append(pa.array([get(m) for m in messages], f.type))
+    return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
+
+
+def stamp(table: pa.Table, batch_seq: int, ingested_at: datetime) -> pa.Table:
+    """A MESSAGE_SCHEMA table → a full SCHEMA table of the batch."""
+    n = table.num_rows
+    columns = [
+        *table.columns,
+        pa.repeat(pa.scalar(batch_seq, pa.int64()), n),
+        pa.repeat(pa.scalar(ingested_at, TIMESTAMP), n),
+    ]
+    return pa.Table.from_arrays(columns, schema=SCHEMA)

@@ -43,7 +43,7 @@ from imarchive.archive.ids import IdIndex, digests, merge, partition_keys
 from imarchive.archive.store import Archive, BatchInfo, iso, refresh_derived
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, AttachmentStatus, Message
-from imarchive.schema import SCHEMA, to_table
+from imarchive.schema import MESSAGE_SCHEMA, SCHEMA, stamp, to_table
 from imarchive.sources.base import SourceRef
 
 ROW_GROUP = 131_072
@@ -254,11 +254,19 @@ class BatchWriter:
 
     def add(self, messages: Sequence[Message]) -> None:
         """Dedupe a chunk of messages and append the new ones to staged parts."""
+        if messages:
+            self.add_table(to_table(messages))
+
+    def add_table(self, rows: pa.Table) -> None:
+        """Dedupe a chunk of rows (MESSAGE_SCHEMA, from a columnar reader) and append
+        the new ones to staged parts."""
         stage = self.current
         assert stage is not None
-        if not messages:
+        if not rows.num_rows:
             return
-        table = to_table(messages, self.seq, self.ingested_at)
+        if rows.schema != MESSAGE_SCHEMA:
+            rows = rows.select(MESSAGE_SCHEMA.names).cast(MESSAGE_SCHEMA)
+        table = stamp(rows, self.seq, self.ingested_at)
         keys = partition_keys(table)
         for partition in pc.unique(keys).to_pylist():
             sub = table.filter(pc.equal(keys, partition))

@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    RowTable: TypeAlias = pa.Table
+else:
+    RowTable = object  # only columnar readers import pyarrow
 
 from imarchive.model import Attachment, Message, Platform
 
@@ -127,6 +134,7 @@ class Reader(Protocol):
         """The files of the candidate that are copied into ``sources/`` and read."""
         ...
 
-    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
-        """Stream the messages. Raise ``SourceError`` to reject the whole input."""
+    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message | RowTable]:
+        """Stream the messages, one by one or (a columnar reader, for speed) as tables
+        of ``schema.MESSAGE_SCHEMA`` rows. Raise ``SourceError`` to reject the whole input."""
         ...
