@@ -204,8 +204,19 @@ def ingest(
     console.quiet = quiet or json_out
     with console.progress("ingest") as progress:
         result = run_ingest(options, progress)
-    if assumed:
+    # only text exports carry naive local times (their readers infer a date order)
+    if assumed and any("date_order" in i.facts for i in result.inputs if i.status == "ingested"):
         result.warnings.append(f"no --timezone given: assumed this machine's zone {zone}")
+    for i in result.inputs:
+        if i.facts.get("date_order_assumed"):
+            result.warnings.append(
+                f"{i.path}: day/month order could not be inferred; "
+                f"assumed {i.facts.get('date_order')} (use --date-order)"
+            )
+        if i.facts.get("year_assumed"):
+            result.warnings.append(
+                f"{i.path}: headers carry no year; assumed {i.facts['year_assumed']}"
+            )
     if json_out:
         data = result.to_json()
         report.dump_json(console, data)
