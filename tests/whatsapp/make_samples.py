@@ -88,7 +88,8 @@ IOS_GROUP = [
     "[02/04/2024, 10:01:12] Nadia Okafor: Welcome all. Daily limits are in the pinned doc.",
     "[02/04/2024, 10:02:40] Leo Martins: Thanks! Quick one:\nare we still flat on EURUSD?\n"
     "I see a small residual",
-    f"{LRM}[02/04/2024, 10:03:01] Nadia Okafor: {LRM}<attached: 00000003-PHOTO-2024-04-02-10-03-01.jpg>",
+    f"{LRM}[02/04/2024, 10:03:01] Nadia Okafor: {LRM}<attached: "
+    "00000003-PHOTO-2024-04-02-10-03-01.jpg>",
     f"[02/04/2024, 10:03:30] Nadia Okafor: Screenshot of the blotter {LRM}<attached: "
     "00000004-PHOTO-2024-04-02-10-03-30.png>",
     "[02/04/2024, 10:04:10] \u202a+44\u00a07700\u00a0900123\u202c: Residual is from the 09:58 fill",

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from imarchive.sources.whatsapp import dialects, markers
+from imarchive.sources.whatsapp.timeparse import DEFAULT_DATE_ORDER
 
 SAMPLE_LINES = 2000
 
@@ -28,9 +28,9 @@ class Profile:
     ios_records: bool  # iOS CRLF record terminators with bare LF inside messages
     crlf: bool  # records end with "\r\n" (iOS, or a file re-saved on Windows)
     long_names: dict[str, str] = field(default_factory=dict)  # "Dr. Who" -> "Dr. Who: The Doctor"
-    date_order: str = "dmy"
+    date_order: str = "dmy"  # of the main family; ``orders`` has one per family
+    orders: tuple[str, ...] = ()
     date_order_assumed: bool = False
-    date_order_conflict: bool = False
     authors: set[str] = field(default_factory=set)
     group_events: bool = False
     recurring: set[str] = field(default_factory=set)
@@ -153,10 +153,12 @@ class Prepass:
         self.p = profile
         self.rx = profile.regex()
         self.nfam = len(profile.families)
-        self.numeric = any(dialects.FAMILY_BY_NAME[n].dates == "numeric" for n in profile.families)
-        self.dmy = False
-        self.mdy = False
-        self.ymd_only = True
+        # day/month evidence per family: concatenated exports from two phones can differ
+        self.numeric = [dialects.FAMILY_BY_NAME[n].dates == "numeric" for n in profile.families]
+        self.dmy = [False] * self.nfam
+        self.mdy = [False] * self.nfam
+        self.ymd_only = [True] * self.nfam
+        self.undecided = sum(self.numeric)
         bits = 1 << 16
         while bits < size_hint * 2 and bits < (1 << 27):
             bits <<= 1
@@ -171,7 +173,6 @@ class Prepass:
         mask = self.mask
         last = self.last_ts
         authors = self.real_authors
-        decide = self.numeric and not (self.dmy and self.mdy)
         nfam = self.nfam
         for m in self.rx.finditer(block):
             ts = _group(m, "ts", nfam) if nfam > 1 else m.group("ts")
@@ -184,24 +185,30 @@ class Prepass:
                     p.recurring.add(ts)
                 else:
                     seen[h >> 3] |= bit
-            if decide:
+            if self.undecided:
                 self._order(m)
             if len(authors) <= 2 and not p.group_events:  # else it is a group already
                 self._author(block, m)
         self.last_ts = last
 
     def _order(self, m: re.Match[str]) -> None:
-        d1 = _group(m, "d1", self.nfam)
-        d2 = _group(m, "d2", self.nfam)
-        if d1 is None or d2 is None or _group(m, "mon", self.nfam) is not None:
+        """Evidence from one header; a family is decided by its first deciding day (a
+        later contradiction cannot be seen without a full parse, and shows up as headers
+        with invalid dates, which are rejected with their line numbers)."""
+        i = 0 if self.nfam == 1 else next(k for k in range(self.nfam) if m.group(f"f{k}"))
+        if not self.numeric[i] or self.dmy[i] or self.mdy[i]:
             return
+        p = "" if self.nfam == 1 else f"f{i}"
+        d1, d2 = m.group(p + "d1"), m.group(p + "d2")
         if len(d1) >= 3:
             return
-        self.ymd_only = False
+        self.ymd_only[i] = False
         if int(d1) > 12:
-            self.dmy = True
+            self.dmy[i] = True
+            self.undecided -= 1
         elif int(d2) > 12:
-            self.mdy = True
+            self.mdy[i] = True
+            self.undecided -= 1
 
     def _author(self, block: str, m: re.Match[str]) -> None:
         end = block.find("\n", m.end())
@@ -224,23 +231,18 @@ class Prepass:
     def finish(self, forced_order: str) -> None:
         p = self.p
         p.authors = self.real_authors
-        if forced_order != "auto":
-            p.date_order = forced_order
-            return
-        if not self.numeric:
-            p.date_order = "dmy"  # month names: the order is written out
-        elif self.ymd_only and not (self.dmy or self.mdy):
-            p.date_order = "ymd"
-        elif self.dmy and self.mdy:
-            p.date_order, p.date_order_conflict = "dmy", True
-        elif self.dmy or self.mdy:
-            p.date_order = "dmy" if self.dmy else "mdy"
-        else:
-            p.date_order, p.date_order_assumed = "dmy", True
-
-
-def run_prepass(profile: Profile, blocks: Iterable[str], size_hint: int, order: str) -> None:
-    pp = Prepass(profile, size_hint)
-    for block in blocks:
-        pp.feed(block)
-    pp.finish(order)
+        orders: list[str] = []
+        for i in range(self.nfam):
+            if forced_order != "auto":
+                orders.append(forced_order)
+            elif not self.numeric[i]:
+                orders.append("dmy")  # month names: the order is written out
+            elif self.dmy[i] or self.mdy[i]:
+                orders.append("dmy" if self.dmy[i] else "mdy")
+            elif self.ymd_only[i]:
+                orders.append("ymd")
+            else:
+                orders.append(DEFAULT_DATE_ORDER)
+                p.date_order_assumed = True
+        p.orders = tuple(orders)
+        p.date_order = orders[0]

@@ -170,8 +170,8 @@ class _Parse:
             rep.warn(
                 "", "date_order_assumed", f"day/month order undecided; read as {prof.date_order}"
             )
-        if prof.date_order_conflict:
-            rep.warn("", "date_order_conflict", "both day-first and month-first dates seen")
+        if len(set(prof.orders)) > 1:
+            rep.facts["date_orders"] = list(prof.orders)
         families = [dialects.FAMILY_BY_NAME[n] for n in prof.families]
         if any(f.dates == "yearless" for f in families):
             rep.facts["year_assumed"] = self.src.modified.year
@@ -223,11 +223,12 @@ class _Parse:
                 rep.reject(loc, reason, lines=nlines)
                 continue
             seen_record = True
-            prefix, fam = ("", families[0]) if nfam == 1 else _which(m, families)
+            prefix, fi = ("", 0) if nfam == 1 else _which(m, nfam)
+            fam = families[fi]
             ts = m.group(prefix + "ts")
             if ts != last_ts:
                 try:
-                    local = self._local(m, prefix, fam, prof.date_order)
+                    local = self._local(m, prefix, fam, prof.orders[fi])
                 except (BadTimestamp, ValueError, KeyError):
                     rep.reject(loc, "header has an invalid date or time", lines=nlines)
                     continue
@@ -351,10 +352,10 @@ class _Parse:
         return datetime(y, mo, d, hour, int(g(p + "M")), int(sec) if sec else 0)
 
 
-def _which(m: re.Match[str], families: list[dialects.Family]) -> tuple[str, dialects.Family]:
-    for i, fam in enumerate(families):
+def _which(m: re.Match[str], nfam: int) -> tuple[str, int]:
+    for i in range(nfam):
         if m.group(f"f{i}") is not None:
-            return f"f{i}", fam
+            return f"f{i}", i
     raise SourceError("internal: header matched no family")
 
 
