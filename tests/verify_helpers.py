@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from imarchive.archive import layout as L
-from imarchive.archive.store import Archive, refresh_derived
+from imarchive.archive.store import Archive, iso, refresh_derived
 from imarchive.archive.writer import parquet_writer
 from imarchive.ingest import IngestOptions, IngestResult, ingest
 from imarchive.sources.base import ReadOptions
@@ -206,6 +207,22 @@ def _set(key: str, value: object) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def reseal(root: Path, rel: str) -> None:
+    """After changing a committed file: make its record entry, the chain, the
+    manifest and SHA256SUMS agree with it again (a forger's full cover-up)."""
+    data = (root / rel).read_bytes()
+    seq = next(r["seq"] for r in records(root) if rel in {f["path"] for f in r["files"]})
+
+    def edit(rec: dict[str, Any]) -> None:
+        for f in rec["files"]:
+            if f["path"] == rel:
+                f["sha256"], f["size"] = hashlib.sha256(data).hexdigest(), len(data)
+
+    rewrite_record(root, seq, edit)
+    relink_chain(root, seq + 1)
+    fix_derived(root)
+
+
 def forge_part(root: Path, rel: str, change: Callable[[pa.Table], pa.Table]) -> None:
     """Rewrite a Parquet part with changed rows and make every checksum agree: the
     batch record's entry, the chain after it, the manifest and SHA256SUMS. Only the
@@ -224,6 +241,8 @@ def forge_part(root: Path, rel: str, change: Callable[[pa.Table], pa.Table]) -> 
                 f["sha256"] = hashlib.sha256(data).hexdigest()
                 f["size"] = len(data)
                 f["rows"] = table.num_rows
+                lo, hi = pc.min_max(table.column("sent_at")).values()
+                f["min_sent_at"], f["max_sent_at"] = iso(lo.as_py()), iso(hi.as_py())
 
     rewrite_record(root, seq, edit)
     relink_chain(root, seq + 1)
