@@ -50,6 +50,17 @@ def split_prefix(content: str) -> tuple[str | None, str]:
 class Row:
     values: dict[str, object]  # decoded: text as str (invalid UTF-8 replaced), blobs as bytes
     record: dict[str, object]  # JSON-ready: blobs and invalid text as base64
+    # The JSON of the non-blob columns made by SQLite (fast path); ``record`` then holds
+    # only what is added to it (blobs as base64, decompressed XML, other names).
+    base_json: str | None = None
+
+    def raw(self) -> str:
+        if self.base_json is None:
+            return json.dumps(self.record, ensure_ascii=False, separators=(",", ":"))
+        if not self.record:
+            return self.base_json
+        extra = json.dumps(self.record, ensure_ascii=False, separators=(",", ":"))
+        return f"{self.base_json[:-1]},{extra[1:]}" if self.base_json != "{}" else extra
 
 
 def stream(
@@ -57,6 +68,8 @@ def stream(
     table: str,
     order_by: str | None = None,
     binary: frozenset[str] = frozenset(),
+    where: str = "",
+    params: tuple[object, ...] = (),
 ) -> Iterator[Row]:
     """Every row of ``table`` in ``order_by`` order, one at a time (a cursor, never a
     fetchall). Text columns are read as bytes so that invalid UTF-8 cannot abort the scan."""
@@ -68,7 +81,8 @@ def stream(
         for c, is_text in zip(names, text, strict=True)
     )
     order = f" ORDER BY {order_by}" if order_by else ""
-    cursor = conn.execute(f'SELECT {select} FROM "{table}"{order}')
+    cond = f" WHERE {where}" if where else ""
+    cursor = conn.execute(f'SELECT {select} FROM "{table}"{cond}{order}', params)
     for row in cursor:
         values: dict[str, object] = {}
         record: dict[str, object] = {}
@@ -161,7 +175,7 @@ class Builder:
         local_id: int,
         ref: SourceRef,
         locator: str,
-        record: dict[str, object],
+        row: Row,
         attachments: list[Attachment],
     ) -> Message:
         if info.system:
@@ -169,7 +183,7 @@ class Builder:
             sender_id = sender_name = None
         else:
             direction = Direction.OUTBOUND if outbound else Direction.INBOUND
-        raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        raw = row.raw()
         native_id = str(server_id) if server_id else None
         mid = wechat_id(
             self.account_id,
@@ -263,7 +277,7 @@ class Emitter:
             local_id=local_id,
             ref=ref,
             locator=locator,
-            record=row.record,
+            row=row,
             attachments=attachments,
         )
 
@@ -273,3 +287,61 @@ class Emitter:
             self.directory.conversation_name(conversation_id),
             conversation_type(conversation_id),
         )
+
+
+# SQLite caps function arguments (127 by default): json_object takes two per column.
+MAX_JSON_COLUMNS = 60
+
+
+def stream_fast(
+    conn: sqlite3.Connection, table: str, order_by: str, needed: tuple[str, ...]
+) -> Iterator[Row]:
+    """Like ``stream`` but SQLite builds the row JSON (``json_object``) and only the
+    ``needed`` columns become Python values: the hot path for million-row tables. A row
+    whose text is not valid UTF-8 is re-read through ``stream`` (the exact slow path)."""
+    cols = columns(conn, table)
+    plain = [c for c, decl in cols if "BLOB" not in decl]
+    blobs = [c for c, decl in cols if "BLOB" in decl]
+    if len(plain) > MAX_JSON_COLUMNS or not all(n in dict(cols) for n in needed):
+        yield from stream(conn, table, order_by)
+        return
+    decl = dict(cols)
+    # json_object() refuses BLOB values: a blob in a text column sends the row to ``stream``.
+    pairs = ", ".join(f"'{c}', iif(typeof(\"{c}\") = 'blob', NULL, \"{c}\")" for c in plain)
+    odd = " OR ".join(f"typeof(\"{c}\") = 'blob'" for c in plain) or "0"
+    sel_needed = [
+        f'CAST("{c}" AS BLOB)' if "BLOB" not in decl[c] and "INT" not in decl[c] else f'"{c}"'
+        for c in needed
+    ]
+    sel_blobs = [f'"{c}"' for c in blobs]
+    sql = (
+        f"SELECT rowid, {odd}, CAST(json_object({pairs}) AS BLOB), "
+        f"{', '.join(sel_needed + sel_blobs)}"
+        f' FROM "{table}" ORDER BY {order_by}'
+    )
+    n_needed = len(needed)
+    for row in conn.execute(sql):
+        try:
+            if row[1]:
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, "blob in a text column")
+            base_json = row[2].decode("utf-8")
+            values: dict[str, object] = {}
+            for name, v in zip(needed, row[3 : 3 + n_needed], strict=True):
+                values[name] = (
+                    v.decode("utf-8") if isinstance(v, bytes) and "BLOB" not in decl[name] else v
+                )
+        except UnicodeDecodeError:
+            yield from stream(conn, table, where="rowid = ?", params=(row[0],))
+            continue
+        record: dict[str, object] = {}
+        b64: list[str] = []
+        for name, v in zip(blobs, row[3 + n_needed :], strict=True):
+            values[name] = v
+            if isinstance(v, bytes):
+                record[name] = base64.b64encode(v).decode("ascii")
+                b64.append(name)
+            else:
+                record[name] = v
+        if b64:
+            record["_base64"] = b64
+        yield Row(values, record, base_json)

@@ -21,6 +21,7 @@ from imarchive.sources.wechat.common import (
     epoch_to_utc,
     integer,
     stream,
+    stream_fast,
     text,
 )
 from imarchive.sources.wechat.dbfiles import Databases, require_tables, with_sidecars
@@ -30,6 +31,8 @@ from imarchive.sources.wechat.names import Directory
 SHARD = re.compile(r"MSG(\d+)\.db", re.IGNORECASE)
 WXID = re.compile(r"[A-Za-z][-_A-Za-z0-9]{5,}")
 LZ4_MAX = 64 << 20
+NEEDED: tuple[str, ...] = ("localId", "MsgSvrID", "Type", "SubType", "IsSender", "CreateTime")
+NEEDED += ("StrTalker", "StrContent")
 
 
 def shards(msg_dir: Path) -> list[Path]:
@@ -125,7 +128,7 @@ class Pc3Reader:
     ) -> Iterator[Message]:
         conn, ref = dbs.open(shard, shard.name)
         require_tables(conn, shard.name, ("MSG",))
-        for row in stream(conn, "MSG", "localId"):
+        for row in stream_fast(conn, "MSG", "localId", NEEDED):
             v = row.values
             local_id = integer(v, "localId")
             locator = f"{shard.name}/MSG/localId={local_id}"
@@ -149,13 +152,16 @@ class Pc3Reader:
             conv = emitter.conversation(talker)
             outbound = integer(v, "IsSender") == 1
             extra = v.get("BytesExtra")
-            items = protobuf.bytes_extra_items(extra if isinstance(extra, bytes) else None)
+            blob = extra if isinstance(extra, bytes) else None
             # Windows 3.x: no `wxid:\n` prefix; the group sender is BytesExtra item type 1.
-            sender = items.get(1) if conv.type is ConversationType.GROUP else None
+            # Parsed only where needed: this loop runs millions of times.
+            sender = None
+            if conv.type is ConversationType.GROUP and not outbound:
+                sender = protobuf.bytes_extra_items(blob).get(1)
             sub = integer(v, "SubType") if base == 49 else None
 
-            def attach(info: Interpreted, items: dict[int, str] = items) -> list[Attachment]:
-                return _attachments(info, items, files_root, ctx)
+            def attach(info: Interpreted, blob: bytes | None = blob) -> list[Attachment]:
+                return _attachments(info, protobuf.bytes_extra_items(blob), files_root, ctx)
 
             yield emitter.emit(
                 conv=conv,
