@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def write_encrypted(spec: DbSpec, out: Path, profile: str, key: str) -> None:
         run_tool("encrypt", job)
 
 
-def run_tool(command: str, job: dict[str, object]) -> object:
+def run_tool(command: str, job: Mapping[str, object]) -> object:
     proc = subprocess.run(
         [sys.executable, "-m", "tests.wechat.cipher_tool", command],
         input=json.dumps(job),
