@@ -1,0 +1,71 @@
+"""Rendering: tables on a terminal, plain lines under cron (practice 11: an
+injectable console with a pinned width)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from imarchive import report
+from imarchive.console import Console
+from imarchive.ingest import IngestOptions, ingest
+from imarchive.sources.base import ReadOptions
+from tests.core.helpers import CANARY, android_export
+
+ANSI = re.compile(r"\x1b\[")
+
+
+def _result(tmp_path: Path):  # type: ignore[no-untyped-def]
+    export = android_export(tmp_path / "WhatsApp Chat with Bob Sample.txt", 5, canary=True)
+    bad = tmp_path / "notes.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    opts = IngestOptions((export, bad), tmp_path / "archive", ReadOptions(timezone="UTC"))
+    return ingest(opts)
+
+
+def test_terminal_gets_a_table(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=True, width=120)
+    report.ingest(console, _result(tmp_path))
+    text = out.getvalue()
+    assert "imarchive ingest" in text and "│" in text
+    assert "ingested" in text and "rejected" in text and "whatsapp-txt" in text
+    assert "notes.csv" in err.getvalue()
+    assert CANARY not in text + err.getvalue()
+
+
+def test_cron_gets_plain_lines(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=False, width=80)
+    report.ingest(console, _result(tmp_path))
+    lines = err.getvalue().splitlines()
+    assert not ANSI.search(out.getvalue() + err.getvalue())
+    assert any(ln.startswith("ingested: ") and "new=6" in ln for ln in lines)
+    assert any(ln.startswith("error: ") and "notes.csv" in ln for ln in lines)
+    assert lines[-1].startswith("added 6 message(s)")
+    assert CANARY not in out.getvalue() + err.getvalue()
+
+
+def test_progress_is_silent_off_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=False)
+    with console.progress("ingest") as update:
+        update("some/file.txt", 1, 2)
+    assert err.getvalue() == "" and out.getvalue() == ""
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=True, width=100)
+    with console.progress("ingest") as update:
+        update("some/file.txt", 1, 2)
+    assert "ingest" in err.getvalue()
+
+
+def test_quiet_keeps_errors(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=False, quiet=True)
+    report.ingest(console, _result(tmp_path))
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "notes.csv" in lines[0]
