@@ -208,3 +208,26 @@ def test_schema_metadata_records_the_version(tmp_path: Path, export: Path) -> No
     assert ident["schema_version"] == 1
     assert [f["name"] for f in ident["schema"]] == SCHEMA.names
     assert pa.types.is_timestamp(schema.field("sent_at").type)
+
+
+def test_creating_an_archive_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imarchive.archive import store
+
+    def fail(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "write_derived", fail)
+    with pytest.raises(OSError):
+        store.create(tmp_path / "archive")
+    assert sorted(os.listdir(tmp_path)) == []  # neither the archive nor its temp folder
+    monkeypatch.undo()
+    store.create(tmp_path / "archive")
+    assert sorted(os.listdir(tmp_path / "archive")) == [
+        "SHA256SUMS",
+        "_archive",
+        "attachments",
+        "messages",
+        "sources",
+    ]
