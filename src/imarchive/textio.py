@@ -62,10 +62,17 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+_LATIN = frozenset({"latin-1", "iso8859-1", "iso8859-15"})
+_C1 = bytes(range(0x80, 0xA0))
+
+
 def _legacy(sample: bytes) -> Encoding:
+    """chardet's guess for a non-UTF text. Its confidence figures are low for short
+    Western texts even when right, so any named guess is taken; ISO-8859-1/15 becomes
+    cp1252 when the bytes use 0x80-0x9F (Windows punctuation, the euro sign)."""
     guess = chardet.detect(sample)
     name = guess.get("encoding")
-    if not name or (guess.get("confidence") or 0.0) < 0.2:
+    if not name:
         raise SourceError("cannot determine the text encoding (not UTF-8 or UTF-16)")
     try:
         codec = codecs.lookup(name).name
@@ -73,7 +80,21 @@ def _legacy(sample: bytes) -> Encoding:
         raise SourceError("cannot determine the text encoding (unknown code page)") from exc
     if codec.startswith("utf-8"):
         raise SourceError("invalid UTF-8 byte sequence")
+    if codec in _LATIN and any(b in _C1 for b in sample):
+        codec = "cp1252"
     return Encoding(codec, codec, True)
+
+
+def non_ascii_lines(stream: BinaryIO, limit: int = 256 * 1024) -> bytes:
+    """The lines of a file that hold non-ASCII bytes (what tells code pages apart), up to
+    ``limit`` bytes: a better chardet sample than the file's mostly-ASCII head."""
+    out = bytearray()
+    for line in stream:
+        if not line.isascii():
+            out += line
+            if len(out) >= limit:
+                break
+    return bytes(out)
 
 
 def sniff(head: bytes) -> Encoding:
@@ -84,16 +105,13 @@ def sniff(head: bytes) -> Encoding:
     wide = _utf16_without_bom(head)
     if wide:
         return Encoding(wide, wide, True)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return _legacy(head)
+    # Not confirmed: a UTF-8 failure (here or part-way) leads to ``fallback``.
     return Encoding("utf-8", "utf-8", False)
 
 
-def fallback(sample: bytes) -> Encoding:
+def fallback(stream: BinaryIO) -> Encoding:
     """The legacy guess after a tentative UTF-8 read failed part-way."""
-    return _legacy(sample)
+    return _legacy(non_ascii_lines(stream))
 
 
 def decode_head(head: bytes) -> str:

@@ -134,7 +134,7 @@ class _Parse:
             if enc.confirmed:
                 raise SourceError(f"invalid {enc.name} byte sequence") from exc
         with opener() as fh:
-            enc = textio.fallback(fh.read(1024 * 1024))
+            enc = textio.fallback(fh)
         try:
             return enc, self._scan(enc)
         except UnicodeDecodeError as exc:

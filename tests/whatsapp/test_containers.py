@@ -1,0 +1,185 @@
+"""Zip and folder inputs, built with the real zipfile module: media, hostile and broken zips."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from imarchive.errors import SourceError
+from imarchive.model import AttachmentStatus, MessageKind
+from imarchive.sources import containers
+from imarchive.sources.base import ReadOptions
+from tests.support import candidate_for, read_all
+from tests.whatsapp.helpers import READER, accounted
+from tests.whatsapp.make_samples import jpeg, png
+
+CHAT = (
+    "[3/27/22, 21:41:35] Alice: Hello\r\n"
+    "\u200e[3/27/22, 21:41:55] Alice: \u200e<attached: 00000035-PHOTO-2022-03-27-21-41-55.jpg>\r\n"
+    "[3/27/22, 21:42:01] Bob: nice \u200e<attached: 00000036-PHOTO-2022-03-27-21-42-01.png>\r\n"
+    "[3/27/22, 21:42:09] Bob: \u200e<attached: 00000037-VIDEO-2022-03-27-21-42-09.mp4>\r\n"
+)
+
+
+def _zip(path: Path, members: dict[str, bytes], **kw: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_ios_zip_with_media_macosx_and_missing(tmp_path: Path) -> None:
+    photo, shot = jpeg(), png(2, 2, (1, 2, 3))
+    path = _zip(
+        tmp_path / "WhatsApp Chat - Team X.zip",
+        {
+            "_chat.txt": CHAT.encode(),
+            "00000035-PHOTO-2022-03-27-21-41-55.jpg": photo,
+            "media/00000036-PHOTO-2022-03-27-21-42-01.png": shot,  # under a sub-folder
+            "__MACOSX/._00000035-PHOTO-2022-03-27-21-41-55.jpg": b"\x00\x05\x16\x07",
+            "__MACOSX/._chat.txt": b"\x00\x05\x16\x07",
+        },
+    )
+    cand = candidate_for(path)
+    assert READER.score(cand) >= 0.9
+    assert READER.source_files(cand) == [path]
+    msgs, ctx = read_all(READER, path, ReadOptions(timezone="UTC"))
+    assert len(msgs) == 4
+    assert msgs[0].conversation_id == "/Team X"
+    assert msgs[0].source_path == f"{path}!_chat.txt"
+    assert msgs[0].source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    a1, a2, a3 = (m.attachments[0] for m in msgs[1:])
+    assert (a1.status, a1.sha256, a1.size, a1.media_type) == (
+        AttachmentStatus.STORED,
+        hashlib.sha256(photo).hexdigest(),
+        len(photo),
+        "image/jpeg",
+    )
+    assert (a2.status, a2.sha256) == (AttachmentStatus.STORED, hashlib.sha256(shot).hexdigest())
+    assert (a3.status, a3.name, a3.sha256) == (
+        AttachmentStatus.MISSING,
+        "00000037-VIDEO-2022-03-27-21-42-09.mp4",
+        None,
+    )
+    assert [m.kind for m in msgs[1:]] == [MessageKind.IMAGE, MessageKind.IMAGE, MessageKind.VIDEO]
+    assert msgs[2].body.startswith("nice ")  # caption stays in the body
+    assert set(ctx.media.stored) == {a1.sha256, a2.sha256}
+    assert ctx.report.rejected == []  # __MACOSX entries are not reported
+    assert ctx.report.lines_total == 4 == accounted(ctx, msgs)
+
+
+def test_android_zip_with_chat_name(tmp_path: Path) -> None:
+    path = _zip(
+        tmp_path / "export.zip",
+        {
+            "WhatsApp Chat mit Jonas.txt": b"29.01.24, 09:01 - Jonas: IMG-20240129-WA0001.jpg "
+            b"(Datei angeh\xc3\xa4ngt)\nBildunterschrift\n",
+            "IMG-20240129-WA0001.jpg": jpeg(),
+        },
+    )
+    msgs, _ = read_all(READER, path, ReadOptions(timezone="UTC"))
+    (m,) = msgs
+    assert m.conversation_name == "Jonas"
+    assert m.kind is MessageKind.IMAGE and m.native_type == "IMG"
+    assert m.attachments[0].status is AttachmentStatus.STORED
+
+
+def test_unzipped_ios_folder_is_one_input(tmp_path: Path) -> None:
+    folder = tmp_path / "WhatsApp Chat - Team X"
+    folder.mkdir()
+    (folder / "_chat.txt").write_bytes(CHAT.encode())
+    (folder / "00000035-PHOTO-2022-03-27-21-41-55.jpg").write_bytes(jpeg())
+    cand = candidate_for(folder)
+    assert cand.is_dir and READER.score(cand) >= 0.9
+    assert READER.source_files(cand) == [folder / "_chat.txt"]
+    msgs, _ = read_all(READER, folder, ReadOptions(timezone="UTC", conversation="Override"))
+    assert msgs[0].conversation_name == "Override"
+    statuses = [m.attachments[0].status for m in msgs[1:]]
+    assert statuses == [AttachmentStatus.STORED, AttachmentStatus.MISSING, AttachmentStatus.MISSING]
+    plain = tmp_path / "holiday photos"
+    plain.mkdir()
+    (plain / "a.txt").write_text("hello\n")
+    assert READER.score(candidate_for(plain)) == 0.0
+
+
+def test_loose_media_next_to_a_txt(tmp_path: Path) -> None:
+    (tmp_path / "PTT-20220323-WA0000.opus").write_bytes(b"OggS synthetic")
+    path = tmp_path / "WhatsApp Chat with Bob.txt"
+    path.write_text("23/03/2022, 13:31 - Bob: PTT-20220323-WA0000.opus (file attached)\n")
+    (m,), _ = read_all(READER, path, ReadOptions(timezone="UTC"))
+    assert m.kind is MessageKind.VOICE
+    assert m.attachments[0].status is AttachmentStatus.STORED
+
+
+def _raw_member(path: Path, name: str, data: bytes, attr: int = 0o644 << 16) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("_chat.txt", CHAT)
+        info = zipfile.ZipInfo(name)
+        info.external_attr = attr
+        zf.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["../evil.jpg", "/etc/evil.jpg", "a/../../evil.jpg", "C:\\evil.jpg"]
+)
+def test_zip_slip_is_rejected(tmp_path: Path, name: str) -> None:
+    path = _raw_member(tmp_path / "slip.zip", name, b"x")
+    with pytest.raises(SourceError, match="unsafe path"):
+        read_all(READER, path)
+
+
+def test_symlink_member_is_rejected(tmp_path: Path) -> None:
+    path = _raw_member(
+        tmp_path / "link.zip", "photo.jpg", b"/etc/passwd", (stat.S_IFLNK | 0o777) << 16
+    )
+    with pytest.raises(SourceError, match="symbolic link"):
+        read_all(READER, path)
+
+
+def test_zip_bomb_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("_chat.txt", CHAT)
+        zf.writestr("00000035-PHOTO-x.jpg", bytes(8 * 1024 * 1024))  # ~1000x ratio
+    with pytest.raises(SourceError, match="compression ratio"):
+        read_all(READER, path)
+
+
+def test_total_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(containers, "MAX_TOTAL_UNCOMPRESSED", 100)
+    path = _zip(tmp_path / "big.zip", {"_chat.txt": CHAT.encode()})
+    with pytest.raises(SourceError, match="size limit"):
+        read_all(READER, path)
+
+
+def test_truncated_zip_is_rejected(tmp_path: Path) -> None:
+    good = _zip(tmp_path / "good.zip", {"_chat.txt": CHAT.encode() * 50, "x.jpg": jpeg()})
+    data = good.read_bytes()
+    bad = tmp_path / "WhatsApp Chat - cut.zip"
+    bad.write_bytes(data[: len(data) // 2])
+    from imarchive.sources.base import Candidate
+
+    cand = Candidate(bad, str(bad), False, data[:100], ("_chat.txt", "x.jpg"))
+    from tests.support import DirectContext
+
+    with pytest.raises(SourceError, match="corrupt or truncated"):
+        list(READER.read(cand, DirectContext(ReadOptions(timezone="UTC"))))
+
+
+def test_corrupt_member_is_rejected(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "crc.zip", {"_chat.txt": CHAT.encode() * 20})
+    data = bytearray(path.read_bytes())
+    data[60] ^= 0xFF  # inside the compressed chat text
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError):
+        read_all(READER, path)
+
+
+def test_zip_without_chat_scores_zero(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "photos.zip", {"a.jpg": jpeg(), "b.jpg": jpeg(2)})
+    assert READER.score(candidate_for(path)) == 0.0
