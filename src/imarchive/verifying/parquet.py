@@ -24,7 +24,7 @@ from imarchive.verifying.records import parse_ts
 Finding = tuple[str, str, Value, Value]
 
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384  # bounds memory per file (raw and body columns are decoded too)
 PREFIX = 16  # hex characters of message_id kept in memory: 64 bits
 VERSION_KEY = b"imarchive.schema_version"
 
