@@ -17,6 +17,7 @@ from tests.core.helpers import (
     android_export,
     assert_chain,
     batch_records,
+    ingest,
     read_rows,
     sha256sum_check,
 )
@@ -44,6 +45,12 @@ def _popen_ingest(archive: Path, export: Path, timeout: str) -> subprocess.Popen
     )
 
 
+def _seed(archive: Path, tmp_path: Path) -> None:
+    """A first batch, so that the archive exists before the racers start."""
+    seed = android_export(tmp_path / "seed.txt", 1)
+    assert ingest(archive, seed).returncode == 0
+
+
 def test_two_ingests_started_together(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     (tmp_path / "x").mkdir()
@@ -67,22 +74,7 @@ def test_loser_exits_3_with_short_timeout(tmp_path: Path) -> None:
     for k in range(2):
         (tmp_path / str(k)).mkdir()
         exports.append(android_export(tmp_path / str(k) / "WhatsApp Chat with Bob.txt", 60_000, k))
-    first = android_export(tmp_path / "seed.txt", 1)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "imarchive",
-            "ingest",
-            str(first),
-            "--archive",
-            str(archive),
-            "--timezone",
-            "UTC",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _seed(archive, tmp_path)
     procs = [_popen_ingest(archive, e, "0") for e in exports]
     codes = sorted(p.wait(timeout=120) for p in procs)
     # both may finish if they happen not to overlap; otherwise exactly one loses with 3
@@ -94,22 +86,7 @@ def test_loser_exits_3_with_short_timeout(tmp_path: Path) -> None:
 
 def test_stale_lock_of_a_dead_process_is_broken_and_recorded(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
-    seed = android_export(tmp_path / "seed.txt", 1)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "imarchive",
-            "ingest",
-            str(seed),
-            "--archive",
-            str(archive),
-            "--timezone",
-            "UTC",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _seed(archive, tmp_path)
     # a writer that takes the lock and is killed
     dead = subprocess.run(
         [
@@ -135,22 +112,7 @@ def test_stale_lock_of_a_dead_process_is_broken_and_recorded(tmp_path: Path) -> 
 
 def test_live_lock_is_never_broken(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
-    seed = android_export(tmp_path / "seed.txt", 1)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "imarchive",
-            "ingest",
-            str(seed),
-            "--archive",
-            str(archive),
-            "--timezone",
-            "UTC",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _seed(archive, tmp_path)
     mine = Lock(archive, 0)
     mine.acquire()
     try:
