@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -374,3 +375,23 @@ def test_codes_table_lists_every_code() -> None:
 def test_unknown_level_is_a_bug() -> None:
     with pytest.raises(ValueError):
         verify(Path("."), "thorough")  # type: ignore[arg-type]
+
+
+def test_cli_exit_codes_and_json(arc: Path, tmp_path: Path) -> None:
+    from tests.core.helpers import run_cli
+
+    def run(*args: str) -> tuple[int, dict[str, Any] | None]:
+        proc = run_cli(["verify", "--archive", str(arc), "--json", *args])
+        return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    code, data = run("--deep", "--expect-head", record_sha(arc, 1))
+    assert code == 0 and data is not None and data["ok"] is True and data["level"] == "deep"
+    (arc / MARCH / f".nfs{'0' * 24}").write_bytes(b"")
+    assert run()[0] == 0 and run("--strict")[0] == 1
+    rel = files_of(arc, "source", 1)[0]
+    flip_byte(arc / rel)
+    code, data = run()
+    assert code == 1 and data is not None
+    assert {(p["code"], p["path"]) for p in data["problems"]} >= {("hash_mismatch", rel)}
+    proc = run_cli(["verify", "--archive", str(tmp_path / "nothing"), "--json"])
+    assert proc.returncode == 4
