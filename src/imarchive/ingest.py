@@ -359,7 +359,9 @@ def _ingest_locked(
             return IngestResult(
                 str(opts.archive), None, {"seq": seq, "sha256": sha}, results, opts.dry_run
             )
-        set_aside = recovery.set_aside(archive, leftovers, writer.seq, committed_paths)
+        set_aside = recovery.set_aside(
+            archive, leftovers, writer.seq, committed_paths, writer.staging, writer.batch_id
+        )
         record = _record(opts, iso(started), results, breaks)
         if set_aside:
             record["recovered"] = {

@@ -374,7 +374,9 @@ class BatchWriter:
             "batch_id": self.batch_id,
             "seq": self.seq,
             "started": iso(self.started),
-            "publish": [e.to_json() for _, e in pairs],
+            # files set aside are named too: a crash before the record leaves them in
+            # quarantine, where the next run (building this seq again) finds them
+            "publish": [e.to_json() for _, e in pairs] + set_aside,
         }
         write_atomic(self.staging / "intent.json", L.dumps(intent), overwrite=True)
         touched_dirs: set[Path] = set()
