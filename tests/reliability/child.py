@@ -1,0 +1,169 @@
+"""Run ``imarchive`` in a child process with test-only instruments, then exit with its code.
+
+Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``argv``):
+
+- ``argv``: the command line given to ``imarchive.cli.run``;
+- ``test_reader``: register the ``reltest-lines`` reader (``fakereader.py``);
+- ``crash``: ``{"when": "before"|"after", "op": OP, "match": REGEX, "nth": N}`` — on the N-th
+  call of OP (``open`` for writing, ``fsync``, ``link``, ``replace``, ``rename``, ``unlink``,
+  ``rmtree``) whose path matches REGEX, ``os._exit(137)`` before or after the real call: the
+  process dies there as under ``kill -9`` (no cleanup, no ``finally``, no buffers flushed);
+- ``trace``: a file that receives one ``op<TAB>path`` line per such call (to enumerate the
+  crash points of a run);
+- ``ready_fd``: a pipe fd; one byte is written to it when the ingest starts (after imports);
+- ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
+  between the pipeline's first hashing pass and the copy (a file that changes while read);
+- ``uid``/``gid``: drop privileges to them before running.
+
+Hooks wrap the ``os`` functions and ``builtins.open`` that the archive code calls, so the
+files on disk at the crash are exactly those the real code had written by then.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))  # the repository root: `tests.reliability`
+
+CRASH_CODE = 137
+
+
+def _fd_path(fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
+
+
+class Hooks:
+    def __init__(self, crash: dict[str, Any] | None, trace: str | None) -> None:
+        self.crash = crash
+        self.pattern = re.compile(crash["match"]) if crash else None
+        self.count = 0
+        self.trace = open(trace, "a", buffering=1) if trace else None  # noqa: SIM115
+
+    def event(self, when: str, op: str, path: str) -> None:
+        if when == "before" and self.trace is not None:
+            self.trace.write(f"{op}\t{path}\n")
+        c = self.crash
+        if c is None or c["op"] != op or self.pattern is None:
+            return
+        if not self.pattern.search(path):
+            return
+        if when == "before":
+            self.count += 1
+        if self.count == c["nth"] and c["when"] == when:
+            os._exit(CRASH_CODE)
+
+
+def install_hooks(hooks: Hooks) -> None:
+    real_fsync, real_link, real_replace = os.fsync, os.link, os.replace
+    real_rename, real_unlink, real_rmtree = os.rename, os.unlink, shutil.rmtree
+    real_open = builtins.open
+
+    def fsync(fd: Any) -> None:
+        fd = fd if isinstance(fd, int) else fd.fileno()
+        path = _fd_path(fd)
+        hooks.event("before", "fsync", path)
+        real_fsync(fd)
+        hooks.event("after", "fsync", path)
+
+    def two(op: str, real: Any) -> Any:
+        def wrapped(src: Any, dst: Any, *a: Any, **kw: Any) -> Any:
+            path = os.fspath(dst)
+            hooks.event("before", op, str(path))
+            rv = real(src, dst, *a, **kw)
+            hooks.event("after", op, str(path))
+            return rv
+
+        return wrapped
+
+    def unlink(path: Any, *a: Any, **kw: Any) -> None:
+        hooks.event("before", "unlink", str(os.fspath(path)))
+        real_unlink(path, *a, **kw)
+        hooks.event("after", "unlink", str(os.fspath(path)))
+
+    def rmtree(path: Any, *a: Any, **kw: Any) -> None:
+        hooks.event("before", "rmtree", str(os.fspath(path)))
+        real_rmtree(path, *a, **kw)
+        hooks.event("after", "rmtree", str(os.fspath(path)))
+
+    def open_(file: Any, mode: str = "r", *a: Any, **kw: Any) -> Any:
+        writing = isinstance(file, str | bytes | os.PathLike) and any(c in mode for c in "wxa")
+        if writing:
+            hooks.event("before", "open", str(os.fspath(file)))
+        fh = real_open(file, mode, *a, **kw)
+        if writing:
+            hooks.event("after", "open", str(os.fspath(file)))
+        return fh
+
+    os.fsync = fsync
+    os.link = two("link", real_link)
+    os.replace = two("replace", real_replace)
+    os.rename = two("rename", real_rename)
+    os.unlink = unlink
+    shutil.rmtree = rmtree
+    builtins.open = open_
+
+
+def install_grow(target: str) -> None:
+    """Append to ``target`` right before the pipeline snapshots it (after its first hash)."""
+    from imarchive.archive import writer
+
+    real = writer.copy_hashing
+
+    def copy_hashing(src: Any, dst: Path) -> tuple[str, int]:
+        if os.path.realpath(getattr(src, "name", "")) == os.path.realpath(target):
+            with open(target, "ab") as fh:
+                fh.write(b"2030-01-01T00:00:00Z|late|appended while the file was being read\n")
+        return real(src, dst)
+
+    writer.copy_hashing = copy_hashing  # type: ignore[assignment]
+
+
+def install_ready(fd: int) -> None:
+    from imarchive import ingest
+
+    real = ingest.ingest
+
+    def ingest_(*a: Any, **kw: Any) -> Any:
+        os.write(fd, b"R")
+        os.close(fd)
+        return real(*a, **kw)
+
+    ingest.ingest = ingest_  # type: ignore[assignment]
+
+
+def main() -> int:
+    config = json.loads(sys.argv[1])
+    if "gid" in config:
+        os.setgroups([])
+        os.setgid(config["gid"])
+    if "uid" in config:
+        os.setuid(config["uid"])
+    from imarchive import cli
+    from imarchive.sources import registry
+
+    if config.get("test_reader"):
+        from tests.reliability.fakereader import LinesReader
+
+        registry.READERS = (*registry.READERS, LinesReader())
+    if config.get("grow"):
+        install_grow(config["grow"])
+    if config.get("ready_fd") is not None:
+        install_ready(config["ready_fd"])
+    if config.get("crash") or config.get("trace"):
+        install_hooks(Hooks(config.get("crash"), config.get("trace")))
+    return cli.run(config["argv"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
