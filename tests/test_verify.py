@@ -322,6 +322,12 @@ def test_verify_works_on_a_read_only_copy(arc: Path) -> None:
     assert verify(arc, "deep", strict=True).ok
 
 
+def test_archive_path_may_be_a_symlink(arc: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link-to-archive"
+    link.symlink_to(arc)
+    assert verify(link, "deep", strict=True).ok
+
+
 def test_not_an_archive(tmp_path: Path, arc: Path) -> None:
     with pytest.raises(NotAnArchive):
         verify(tmp_path / "nothing-here")

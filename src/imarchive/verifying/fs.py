@@ -21,10 +21,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def open_fd(path: str | Path, *, directory: bool = False, dir_fd: int | None = None) -> int:
-    """Open read-only without following a symlink. ``O_NOATIME`` is only allowed for
-    the file's owner (EPERM otherwise): then open without it."""
+def open_fd(
+    path: str | Path, *, directory: bool = False, dir_fd: int | None = None, follow: bool = False
+) -> int:
+    """Open read-only without following a symlink (unless ``follow``: the archive
+    root itself may be a link). ``O_NOATIME`` is only allowed for the file's owner
+    (EPERM otherwise): then open without it."""
     flags = _FLAGS | (os.O_DIRECTORY if directory else 0)
+    if follow:
+        flags &= ~os.O_NOFOLLOW
     if _NOATIME:
         try:
             return os.open(path, flags | _NOATIME, dir_fd=dir_fd)
@@ -36,6 +41,15 @@ def open_fd(path: str | Path, *, directory: bool = False, dir_fd: int | None = N
 def open_binary(path: Path) -> BinaryIO:
     """A read-only binary file object (for pyarrow), opened as ``open_fd`` does."""
     return os.fdopen(open_fd(path), "rb")
+
+
+def list_dir(path: Path) -> list[str]:
+    """Names in a folder (the folder's access time left alone)."""
+    fd = open_fd(path, directory=True)
+    try:
+        return os.listdir(fd)
+    finally:
+        os.close(fd)
 
 
 def read_small(path: Path) -> bytes:
@@ -90,7 +104,7 @@ def walk(root: Path, prune: Callable[[str], bool]) -> Tree:
     """Every non-directory entry below ``root`` by relative path (``/``-separated).
     Folders for which ``prune(rel)`` is true are not entered."""
     tree = Tree({}, set(), [])
-    fd = open_fd(root, directory=True)
+    fd = open_fd(root, directory=True, follow=True)
     try:
         _walk(fd, "", prune, tree)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 from imarchive.archive import layout as L
 from imarchive.errors import NotAnArchive
 from imarchive.schema import SCHEMA_VERSION, schema_description
-from imarchive.verifying.fs import Tree, read_small
+from imarchive.verifying.fs import Tree, list_dir, read_small
 from imarchive.verifying.problems import Problems, short
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -87,9 +87,8 @@ def _looks_like_archive(root: Path) -> bool:
         manifest = None
     if isinstance(manifest, dict) and manifest.get("format") == "imarchive-manifest":
         return True
-    bdir = root / L.BATCHES
     try:
-        return bdir.is_dir() and any(L.BATCH_NAME.match(p.name) for p in bdir.iterdir())
+        return any(L.BATCH_NAME.match(name) for name in list_dir(root / L.BATCHES))
     except OSError:
         return False
 
