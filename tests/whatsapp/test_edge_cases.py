@@ -266,3 +266,17 @@ def test_16_truncated_and_overlapping_exports(tmp_path: Path) -> None:
     later = render(GROUND_TRUTH[2:], DIALECTS[0])
     msgs_later, _ = read_text(tmp_path, later, conversation="Desk")
     assert [m.message_id for m in msgs_later] == [m.message_id for m in msgs_full[2:]]
+
+
+def test_message_id_follows_the_identity_rule(tmp_path: Path) -> None:
+    from imarchive.identity import whatsapp_id
+
+    text = render(GROUND_TRUTH, DIALECTS[0])
+    msgs, _ = read_text(tmp_path, text, custodian="cust", conversation="Desk")
+    seen: dict[tuple[object, ...], int] = {}
+    for m in msgs:
+        key = (m.sent_at, m.sender_name, m.body)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        assert m.conversation_id == "cust/Desk"
+        assert m.message_id == whatsapp_id("cust/Desk", m.sent_at, m.sender_name, m.body, n)

@@ -44,9 +44,13 @@ def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str], ios_records: bool) -
         for m in rx.finditer(text):
             start = m.start()
             if pending is not None:
-                yield from _record(text, pending, pos, start, line, ios_records)
                 # a record before a header ends with "\n": its lines are its "\n"s
-                line += text.count("\n", pos, start)
+                n = text.count("\n", pos, start)
+                if ios_records:
+                    yield from _record(text, pending, pos, start, line, ios_records)
+                else:  # the common case, inlined: this loop is the hot path
+                    yield Piece(line, n, text[pos:start], pending, pos)
+                line += n
             elif start > pos:  # lines before the first record of the file
                 span = text[pos:start]
                 n = count_lines(span)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imarchive import textio
 from imarchive.errors import SourceError
-from imarchive.identity import whatsapp_id
+from imarchive.identity import format_instant, message_id
 from imarchive.model import ConversationType, Direction, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.containers import STREAM_ERRORS
@@ -205,6 +205,7 @@ class _Parse:
         run_ts: str | None = None
         last_ts: str | None = None
         shift: str | None = None
+        instant_text = ""
         seen_record = False
         instant = datetime.min
         prev_instant: datetime | None = None
@@ -234,6 +235,7 @@ class _Parse:
                     continue
                 res = self.zone.resolve(local)
                 instant = res.instant
+                instant_text = format_instant(instant)
                 last_ts = ts
                 shift = res.shift
             if shift is not None:
@@ -300,7 +302,8 @@ class _Parse:
                 rep.warn(loc, "suspicious_record", "timestamp far before the previous message")
             prev_instant = instant
             yield Message(
-                whatsapp_id(conv_id, instant, author, body, n),
+                # identity.whatsapp_id, with the instant formatted once per timestamp
+                message_id("whatsapp", conv_id, instant_text, author, body, str(n)),
                 Platform.WHATSAPP,
                 SOURCE_FORMAT,
                 owner,
@@ -335,6 +338,11 @@ class _Parse:
         period = g(p + "per") if "per" in has else None
         if period is None and "pper" in has:
             period = g(p + "pper")
+        if period is None and not p:
+            sec = g("S")
+            if fam.dates == "numeric" and "era" in has:  # the common shapes, fewer lookups
+                y, mo, d = ymd(g("d1"), g("d2"), g("d3"), order, g("era"), g("be") is not None)
+                return datetime(y, mo, d, int(g("H")), int(g("M")), int(sec) if sec else 0)
         hour = hour24(int(g(p + "H")), period)
         sec = g(p + "S")
         if fam.dates == "numeric":

@@ -78,8 +78,28 @@ class ZoneResolver:
 
     def __init__(self, zone: str) -> None:
         self.zone = ZoneInfo(zone)
+        # UTC offset per local day without a transition (None: the day has one). Zones
+        # change offset at most a few times a year, so nearly every header takes the
+        # fast path; a day with two transitions does not exist in the tz database.
+        self._days: dict[tuple[int, int, int], timedelta | None] = {}
+
+    def _day_offset(self, local: datetime) -> timedelta | None:
+        z = self.zone
+        start = datetime(local.year, local.month, local.day)
+        end = start + timedelta(hours=23, minutes=59, seconds=59)
+        offs = {t.replace(tzinfo=z, fold=f).utcoffset() for t in (start, end) for f in (0, 1)}
+        return offs.pop() if len(offs) == 1 else None
 
     def resolve(self, local: datetime) -> Resolved:
+        key = (local.year, local.month, local.day)
+        try:
+            off = self._days[key]
+        except KeyError:
+            if len(self._days) > 4096:
+                self._days.clear()
+            off = self._days[key] = self._day_offset(local)
+        if off is not None:
+            return Resolved((local - off).replace(tzinfo=UTC), None)
         z = self.zone
         first = local.replace(tzinfo=z, fold=0)
         off0 = first.utcoffset()
