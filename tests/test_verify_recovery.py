@@ -174,3 +174,22 @@ def test_lock_is_not_content(arc: Path) -> None:
     (arc / L.LOCK).mkdir()
     (arc / L.LOCK / "owner.json").write_text("{}")
     assert verify(arc, "deep", strict=True).ok
+
+
+def test_a_commit_during_verify_is_not_reported_as_tampering(
+    arc: Path, third: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imarchive.verifying.derived import load_stored as real
+
+    calls: list[int] = []
+
+    def racing(root: Path, problems: Any) -> Any:
+        if not calls:  # an ingest commits between the walk and reading the derived files
+            run_ingest(arc, third)
+        calls.append(1)
+        return real(root, problems)
+
+    monkeypatch.setattr("imarchive.verify.load_stored", racing)
+    rep = verify(arc, strict=True)
+    assert rep.ok, rep.to_json()
+    assert len(calls) == 2 and rep.head is not None and rep.head["seq"] == 3

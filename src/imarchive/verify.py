@@ -18,6 +18,7 @@ Levels (bagit's ``fast``; borg's ``check --verify-data``):
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from imarchive.verifying.derived import (
     parse_sums,
 )
 from imarchive.verifying.files import Level, Progress, Run, scan_txn
-from imarchive.verifying.fs import Tree, default_workers, walk
+from imarchive.verifying.fs import Tree, default_workers, list_dir, read_small, walk
 from imarchive.verifying.problems import CODES, Problem, Problems, VerifyReport, codes_table
 from imarchive.verifying.records import (
     HEX64,
@@ -65,6 +66,42 @@ def verify(
     if level not in LEVELS:
         raise ValueError(f"unknown verify level {level!r}")
     root = Path(root)
+    # verify takes no lock: an ingest may commit while it runs. Problems seen while
+    # the committed state moved are checked again on the new state (a few times).
+    for _attempt in range(RETRIES):
+        before = _state(root)
+        rep = _verify_once(root, level, expect_head, strict, progress, workers)
+        if rep.ok or _state(root) == before:
+            break
+    return rep
+
+
+RETRIES = 3
+
+
+def _state(root: Path) -> tuple[object, ...]:
+    """What changes when a batch commits: the record names and the derived files."""
+    out: list[object] = []
+    try:
+        out.append(tuple(sorted(list_dir(root / L.BATCHES))))
+    except OSError as exc:
+        out.append(exc.errno)
+    for rel in (L.MANIFEST_JSON, L.SHA256SUMS):
+        try:
+            out.append(hashlib.sha256(read_small(root / rel)).digest())
+        except OSError as exc:
+            out.append(exc.errno)
+    return tuple(out)
+
+
+def _verify_once(
+    root: Path,
+    level: Level,
+    expect_head: str | None,
+    strict: bool,
+    progress: Progress | None,
+    workers: int | None,
+) -> VerifyReport:
     problems = Problems()
     identity = load_identity(root, problems)
     try:
