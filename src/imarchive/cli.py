@@ -259,12 +259,14 @@ def verify(
         raise UsageError("--expect-head takes a sha256 (64 hex characters)")
     console = CONSOLE
     console.quiet = json_out
-    rep = run_verify(
-        archive_path(archive),
-        level=level,
-        expect_head=expect_head.lower() if expect_head else None,
-        strict=strict,
-    )
+    with console.progress(f"verify {level}") as update:
+        rep = run_verify(
+            archive_path(archive),
+            level=level,
+            expect_head=expect_head.lower() if expect_head else None,
+            strict=strict,
+            progress=lambda done, total: update("bytes", done, total),
+        )
     data = rep.to_json()
     if json_out:
         report.dump_json(console, data)

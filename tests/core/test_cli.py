@@ -268,3 +268,11 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for code in ExitCode:
         assert f"| {int(code)} |" in readme
     assert "make demo" in readme and "make test" in readme
+
+
+def test_readme_lists_every_verify_code() -> None:
+    from imarchive.verifying.problems import CODES
+
+    readme = (REPO / "README.md").read_text()
+    for code in CODES:
+        assert f"`{code}`" in readme, code
