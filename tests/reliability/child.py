@@ -11,6 +11,10 @@ Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``a
 - ``trace``: a file that receives one ``op<TAB>path`` line per such call (to enumerate the
   crash points of a run);
 - ``ready_fd``: a pipe fd; one byte is written to it when the ingest starts (after imports);
+- ``gate_fd``: a pipe fd; the ingest waits for one byte on it before it starts (so that
+  several children start together);
+- ``locked_fd`` / ``hold_fd``: once the writer lock is taken, write one byte to
+  ``locked_fd``, then wait for one byte (or EOF) on ``hold_fd`` before going on;
 - ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
   between the pipeline's first hashing pass and the copy (a file that changes while read);
 - ``uid``/``gid``: drop privileges to them before running.
@@ -129,17 +133,34 @@ def install_grow(target: str) -> None:
     writer.copy_hashing = copy_hashing  # type: ignore[assignment]
 
 
-def install_ready(fd: int) -> None:
+def install_start(ready_fd: int | None, gate_fd: int | None) -> None:
     from imarchive import ingest
 
     real = ingest.ingest
 
     def ingest_(*a: Any, **kw: Any) -> Any:
-        os.write(fd, b"R")
-        os.close(fd)
+        if gate_fd is not None:
+            os.read(gate_fd, 1)
+            os.close(gate_fd)
+        if ready_fd is not None:
+            os.write(ready_fd, b"R")
+            os.close(ready_fd)
         return real(*a, **kw)
 
     ingest.ingest = ingest_  # type: ignore[assignment]
+
+
+def install_hold(locked_fd: int, hold_fd: int) -> None:
+    from imarchive.archive.lock import Lock
+
+    real = Lock.acquire
+
+    def acquire(self: Lock) -> None:
+        real(self)
+        os.write(locked_fd, b"L")
+        os.read(hold_fd, 1)
+
+    Lock.acquire = acquire  # type: ignore[method-assign]
 
 
 def main() -> int:
@@ -158,8 +179,10 @@ def main() -> int:
         registry.READERS = (*registry.READERS, LinesReader())
     if config.get("grow"):
         install_grow(config["grow"])
-    if config.get("ready_fd") is not None:
-        install_ready(config["ready_fd"])
+    if config.get("ready_fd") is not None or config.get("gate_fd") is not None:
+        install_start(config.get("ready_fd"), config.get("gate_fd"))
+    if config.get("locked_fd") is not None:
+        install_hold(config["locked_fd"], config["hold_fd"])
     if config.get("crash") or config.get("trace"):
         install_hooks(Hooks(config.get("crash"), config.get("trace")))
     return cli.run(config["argv"])

@@ -121,6 +121,29 @@ def run_child(
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def start_child(
+    config: dict[str, Any], workdir: Path, pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[str]:
+    """Like ``run_child`` but returns the running process (stdout/stderr piped)."""
+    config = {"test_reader": True} | config
+    cwd = workdir / "cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        config_arg(config),
+        cwd=cwd,
+        env=child_env(workdir / "tmp"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=pass_fds,
+    )
+
+
+def rel_inputs(workdir: Path, *inputs: Path) -> list[Path]:
+    cwd = workdir / "cwd"
+    return [p.relative_to(cwd) if p.is_relative_to(cwd) else p for p in inputs]
+
+
 def ingest(archive: Path, *inputs: Path, workdir: Path, **config: Any) -> Run:
     """``imarchive ingest`` in a child. Inputs under ``workdir/cwd`` are given relative to
     it, so that ``source_path`` is the same in every test's archive."""
