@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ CHILD = Path(__file__).resolve().parent / "child.py"
 # output, logs or files outside the archive (chat text is regulated data).
 CANARY = "CANARY-4b1d-privileged-body"
 MAGIC = "#imarchive-reltest v1\n"
+# The generated chats: real WhatsApp exports by default; ``reltest`` uses the test-only
+# reader of fakereader.py (a pipeline check independent of the production reader).
+CHAT_FORMAT = os.environ.get("IMARCHIVE_RELTEST_FORMAT", "whatsapp")
 TEMP_NAME = re.compile(r"^\.tmp-[0-9a-f]{32}-.*\.part$")
 BATCH_NAME = re.compile(r"^(\d{8})\.json$")
 IGNORED_COLUMNS = ("batch_seq", "ingested_at")
@@ -45,23 +49,32 @@ def sha256_path(path: Path) -> str:
 
 def chat_lines(n: int, seed: int, start: int = 0) -> list[str]:
     """``n`` messages of a deterministic chat, from message ``start`` on: the same index
-    gives the same line, so windows overlap like re-exports of one chat."""
+    gives the same line, so windows overlap like re-exports of one chat. WhatsApp
+    Android export lines (read with ``--date-order dmy``), or the ``reltest-lines``
+    format when ``CHAT_FORMAT`` says so."""
     out = []
     for i in range(start, start + n):
         rnd = random.Random(seed * 1_000_003 + i)
-        day = 1 + (i // 50) % 28
-        month = 1 + (i // 1500) % 12  # several partitions, hence several Parquet files
-        hour, minute, second = (i // 100) % 24, i % 60, rnd.randrange(60)
-        ts = f"2024-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
-        sender = rnd.choice(("alice", "bob", "carol"))
+        # ascending, 37 minutes apart: several months, hence several Parquet files
+        ts = datetime(2024, 1, 1) + timedelta(minutes=37 * i)
+        sender = rnd.choice(("Alice Example", "Bob Example", "Carol Example"))
         words = " ".join(rnd.choice(("lorem", "ipsum", "dolor", "sit", "amet")) for _ in range(8))
-        out.append(f"{ts}|{sender}|{CANARY} {i} {words}\n")
+        body = f"{CANARY} {i} {words}"
+        if CHAT_FORMAT == "reltest":
+            out.append(f"{ts:%Y-%m-%dT%H:%M:%S}Z|{sender}|{body}\n")
+        else:
+            out.append(f"{ts:%d/%m/%Y, %H:%M} - {sender}: {body}\n")
     return out
 
 
 def write_chat(path: Path, n: int, seed: int = 1, start: int = 0) -> Path:
+    """Write a chat named after ``path``'s stem (``x.txt`` becomes ``WhatsApp Chat with
+    x.txt``: the title, hence the conversation, comes from the name); returns its path."""
+    if CHAT_FORMAT != "reltest":
+        path = path.with_name(f"WhatsApp Chat with {path.stem}.txt")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(MAGIC + "".join(chat_lines(n, seed, start)), encoding="utf-8")
+    head = MAGIC if CHAT_FORMAT == "reltest" else ""
+    path.write_text(head + "".join(chat_lines(n, seed, start)), encoding="utf-8")
     return path
 
 
@@ -96,6 +109,8 @@ def ingest_argv(archive: Path, *inputs: Path, extra: Iterable[str] = ()) -> list
         str(archive),
         "--timezone",
         "UTC",
+        "--date-order",
+        "dmy",
         "--json",
         *extra,
     ]

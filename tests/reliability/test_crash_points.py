@@ -45,10 +45,10 @@ def make_inputs(base: Path) -> tuple[Path, Path]:
     """``first``: one chat; ``second``: the same chat re-exported later (overlapping),
     plus another chat. Returns the two folders."""
     first = base / "first"
-    H.write_chat(first / "a.txt", 3000, seed=1)
+    H.write_chat(first / "a.txt", 1500, seed=1)
     second = base / "second"
-    H.write_chat(second / "a.txt", 3000, seed=1, start=2000)
-    H.write_chat(second / "b.txt", 2500, seed=2)
+    H.write_chat(second / "a.txt", 1500, seed=1, start=1000)
+    H.write_chat(second / "b.txt", 1200, seed=2)
     return first, second
 
 
