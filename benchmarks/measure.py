@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["GNU_TIME", "Run", "machine", "method", "run"]
+__all__ = ["GNU_TIME", "Run", "cpu_busy", "machine", "method", "run", "settle"]
 
 GNU_TIME: Final = Path("/usr/bin/time")
 
@@ -36,7 +36,7 @@ out, argv = sys.argv[1], sys.argv[2:]
 pid = os.posix_spawnp(argv[0], argv, os.environ)
 _, status, usage = os.wait4(pid, 0)
 with open(out, "w") as fh:
-    fh.write(str(usage.ru_maxrss))
+    fh.write("%d %.3f %.3f" % (usage.ru_maxrss, usage.ru_utime, usage.ru_stime))
 sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
 """
 
@@ -71,6 +71,9 @@ class Run:
     stdout: str
     stderr: str
     timed_out: bool = False
+    cpu_seconds: float | None = None  # the child's user + system time
+    others_cores: float | None = None  # mean CPUs used by other processes during the run
+    waited_seconds: float = 0.0  # how long ``settle`` waited before the run
 
 
 def run(
@@ -80,15 +83,21 @@ def run(
     cwd: Path | None = None,
     timeout: float | None = None,
     discard_stdout: bool = False,
+    wait_idle: float = 0.0,
 ) -> Run:
-    """Run ``argv`` to completion; measure wall seconds and peak RSS (MB, 10^6 bytes)."""
+    """Run ``argv`` to completion; measure wall seconds and peak RSS (MB, 10^6 bytes).
+
+    With ``wait_idle`` > 0, first wait up to that many seconds for the machine to go quiet
+    (see ``settle``)."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss", delete=False) as fh:
         rss_file = fh.name
     try:
         if method() == "gnu-time":
-            wrapped = [str(GNU_TIME), "-f", "%M", "-o", rss_file, "--", *argv]
+            wrapped = [str(GNU_TIME), "-f", "%M %U %S", "-o", rss_file, "--", *argv]
         else:
             wrapped = [sys.executable, "-S", "-c", _LAUNCHER, rss_file, *argv]
+        waited = settle(wait_idle) if wait_idle > 0 else 0.0
+        busy0 = _busy_ticks()
         t0 = time.perf_counter()
         timed_out = False
         # A session of its own, so a timeout kills the command too, not only its wrapper.
@@ -112,13 +121,57 @@ def run(
         out = out or ""
         err = err or ""
         seconds = time.perf_counter() - t0
+        busy1 = _busy_ticks()
         text = Path(rss_file).read_text().strip()
-        # GNU time writes "Command exited with non-zero status N" before %M on failure.
-        last = text.splitlines()[-1] if text else ""
-        rss = int(last) * 1024 / 1e6 if last.isdigit() else None
-        return Run(argv, code, seconds, rss, out, err, timed_out)
+        # GNU time writes "Command exited with non-zero status N" before the figures on failure.
+        fields = (text.splitlines()[-1] if text else "").split()
+        rss = cpu = None
+        if len(fields) == 3 and fields[0].isdigit():
+            rss = int(fields[0]) * 1024 / 1e6
+            cpu = float(fields[1]) + float(fields[2])
+        others = None
+        if busy0 is not None and busy1 is not None and cpu is not None and seconds > 0:
+            # CPU the whole machine spent meanwhile, minus the child's: what else was running.
+            others = max(0.0, (busy1 - busy0) / _HZ - cpu) / seconds
+        return Run(argv, code, seconds, rss, out, err, timed_out, cpu, others, waited)
     finally:
         Path(rss_file).unlink(missing_ok=True)
+
+
+_HZ: Final = os.sysconf("SC_CLK_TCK")
+
+
+def _busy_ticks() -> int | None:
+    """Non-idle CPU ticks of the whole machine since boot (``/proc/stat``)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return sum(ticks) - ticks[3] - ticks[4]
+
+
+def cpu_busy(interval: float = 1.0) -> float | None:
+    """CPUs in use over ``interval`` seconds (0 = idle machine), or None off Linux."""
+    a = _busy_ticks()
+    time.sleep(interval)
+    b = _busy_ticks()
+    return None if a is None or b is None else (b - a) / _HZ / interval
+
+
+def settle(limit: float, threshold: float = 0.15) -> float:
+    """Wait until the machine is quiet (under ``threshold`` CPUs busy over a second) or
+    ``limit`` seconds have passed; return the seconds waited. On a shared machine other jobs
+    (test suites, builds) would otherwise slow the case being measured."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        busy = cpu_busy(1.0)
+        if busy is None or busy < threshold:
+            break
+    return time.monotonic() - t0
 
 
 def _cpu_model() -> str:

@@ -25,6 +25,8 @@ class Case:
     ok: bool
     note: str = ""
     mb: float | None = None  # bytes read, for the hashing cases (MB = 10^6 bytes)
+    cpu_seconds: float | None = None  # the child's user + system CPU time
+    others_cores: float | None = None  # mean CPUs other processes used meanwhile
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,7 +161,17 @@ def render(
     cases: list[Case], targets: list[Target], machine: dict[str, Any], heading_note: str = ""
 ) -> str:
     ratios = peer_ratios(cases)
-    head = ("case", "messages", "seconds", "msg/s", "wall s", "peak RSS MB", "ours/peer", "note")
+    head = (
+        "case",
+        "messages",
+        "seconds",
+        "msg/s",
+        "wall s",
+        "peak RSS MB",
+        "others",
+        "ours/peer",
+        "note",
+    )
     rows: list[tuple[str, ...]] = []
     for c in cases:
         rate = c.rate
@@ -177,16 +189,26 @@ def render(
                 rate_s,
                 _cell(c.wall_seconds, ".2f"),
                 _cell(c.peak_rss_mb, ".0f"),
+                _cell(c.others_cores, ".2f"),
                 "-" if ratio is None else f"{ratio:.2f}x",
                 note,
             )
         )
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head) - 1)]
+    last = len(head) - 1  # the note, left unpadded
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(last)]
     lines = []
     for r in [head, *rows]:
-        cells = [r[i].ljust(widths[i]) if i == 0 else r[i].rjust(widths[i]) for i in range(7)]
-        lines.append("  ".join(cells) + ("  " + r[7] if r[7] else ""))
+        cells = [r[i].ljust(widths[i]) if i == 0 else r[i].rjust(widths[i]) for i in range(last)]
+        lines.append("  ".join(cells) + ("  " + r[last] if r[last] else ""))
     lines.insert(1, "-" * len(lines[0]))
+    busy = [c for c in cases if (c.others_cores or 0) > 0.25]
+    if busy:
+        worst = max(c.others_cores or 0 for c in busy)
+        lines.append(
+            f"warning: other processes used up to {worst:.2f} CPUs during {len(busy)} case(s) "
+            "('others' column): those figures are slower than on a quiet machine; "
+            "rerun with --wait-idle 120 or when the machine is idle"
+        )
     lines.append("")
     lines.append("targets (issue 7):" + (f" {heading_note}" if heading_note else ""))
     for t in targets:

@@ -197,6 +197,17 @@ class Bench:
         self.cases: list[Case] = []
         self.cli, self.env, self.cli_label = imarchive_argv()
 
+    def timed(
+        self, argv: list[str], *, env: dict[str, str] | None = None, discard_stdout: bool = False
+    ) -> measure.Run:
+        return measure.run(
+            argv,
+            env=env,
+            timeout=CHILD_TIMEOUT,
+            discard_stdout=discard_stdout,
+            wait_idle=self.args.wait_idle,
+        )
+
     def want(self, case: str) -> bool:
         only: list[str] | None = self.args.only
         return only is None or case in only
@@ -227,7 +238,7 @@ class Bench:
             "--quiet",
         ]
         _say(f"running {case} …")
-        run = measure.run(argv, env=self.env, timeout=CHILD_TIMEOUT)
+        run = self.timed(argv, env=self.env)
         _log(case, run)
         doc = _json_out(run.stdout)
         totals = (doc or {}).get("totals") or {}
@@ -247,7 +258,7 @@ class Bench:
         }
         if first.get("status") == "rejected":
             ok, note = False, f"exit {run.exit_code}, input rejected: {first.get('error')}"
-        return Case(
+        c = Case(
             case,
             "imarchive",
             str(source.relative_to(OUT) if source.is_relative_to(OUT) else source),
@@ -259,6 +270,7 @@ class Bench:
             note,
             details=details,
         )
+        return _stamp(run, c)
 
     def best_of(self, make: Callable[[], Case]) -> Case:
         """Short cases run ``--repeat`` times; the fastest run counts, all are kept."""
@@ -273,10 +285,8 @@ class Bench:
         files = sum(1 for p in archive.rglob("*") if p.is_file())
 
         def one_verify() -> Case:
-            run = measure.run(
-                [*self.cli, "verify", "--archive", str(archive), "--json"],
-                env=self.env,
-                timeout=CHILD_TIMEOUT,
+            run = self.timed(
+                [*self.cli, "verify", "--archive", str(archive), "--json"], env=self.env
             )
             _log("verify", run)
             doc = _json_out(run.stdout) or {}
@@ -287,34 +297,40 @@ class Bench:
             if not ok:
                 note = f"exit {run.exit_code}: {len(problems)} problem(s) {', '.join(codes)}"
                 note = note if problems else _why(run)
-            return Case(
-                "verify",
-                "imarchive",
-                f"{label} ({files} files)",
-                None,
-                run.seconds,
-                run.seconds,
-                run.peak_rss_mb,
-                ok,
-                note,
-                mb=size / 1e6,
-                details={"problems": doc.get("problems"), "level": doc.get("level")},
+            return _stamp(
+                run,
+                Case(
+                    "verify",
+                    "imarchive",
+                    f"{label} ({files} files)",
+                    None,
+                    run.seconds,
+                    run.seconds,
+                    run.peak_rss_mb,
+                    ok,
+                    note,
+                    mb=size / 1e6,
+                    details={"problems": doc.get("problems"), "level": doc.get("level")},
+                ),
             )
 
         def one_sha() -> Case:
             script = f"find {shlex.quote(str(archive))} -type f -print0 | xargs -0 sha256sum"
-            run = measure.run(["sh", "-c", script], timeout=CHILD_TIMEOUT, discard_stdout=True)
-            return Case(
-                "sha256sum",
-                "sha256sum",
-                f"same archive ({files} files)",
-                None,
-                run.seconds,
-                run.seconds,
-                run.peak_rss_mb,
-                run.exit_code == 0,
-                "find | xargs -0 sha256sum" if run.exit_code == 0 else _why(run),
-                mb=size / 1e6,
+            run = self.timed(["sh", "-c", script], discard_stdout=True)
+            return _stamp(
+                run,
+                Case(
+                    "sha256sum",
+                    "sha256sum",
+                    f"same archive ({files} files)",
+                    None,
+                    run.seconds,
+                    run.seconds,
+                    run.peak_rss_mb,
+                    run.exit_code == 0,
+                    "find | xargs -0 sha256sum" if run.exit_code == 0 else _why(run),
+                    mb=size / 1e6,
+                ),
             )
 
         _say("running verify and sha256sum …")
@@ -336,28 +352,40 @@ class Bench:
             )
         for peer in env.peers:
             _say(f"running peer {peer.name} …")
-            run = measure.run(peer_env.command(peer, file), timeout=CHILD_TIMEOUT)
+            run = self.timed(peer_env.command(peer, file))
             _log(f"peer-{peer.name}", run)
             doc = _json_out(run.stdout) or {}
             seconds = doc.get("parse_seconds")
             ok = run.exit_code == 0 and isinstance(seconds, float)
             found = doc.get("messages")
             self.add(
-                Case(
-                    f"peer {peer.name}",
-                    peer.name,
-                    str(file.relative_to(OUT)) if file.is_relative_to(OUT) else str(file),
-                    messages,
-                    seconds if ok else None,
-                    run.seconds,
-                    run.peak_rss_mb,
-                    ok,
-                    f"{doc.get('version')}, parse call only; returned {found:,} messages"
-                    if ok and isinstance(found, int)
-                    else _why(run),
-                    details={"label": peer.label, "returned": found, "notes": doc.get("notes")},
+                _stamp(
+                    run,
+                    Case(
+                        f"peer {peer.name}",
+                        peer.name,
+                        str(file.relative_to(OUT)) if file.is_relative_to(OUT) else str(file),
+                        messages,
+                        seconds if ok else None,
+                        run.seconds,
+                        run.peak_rss_mb,
+                        ok,
+                        f"{doc.get('version')}, parse call only; returned {found:,} messages"
+                        if ok and isinstance(found, int)
+                        else _why(run),
+                        details={"label": peer.label, "returned": found, "notes": doc.get("notes")},
+                    ),
                 )
             )
+
+
+def _stamp(run: measure.Run, case: Case) -> Case:
+    """Copy what the OS said about the machine during the run into the case."""
+    case.cpu_seconds = run.cpu_seconds
+    case.others_cores = run.others_cores
+    if run.waited_seconds >= 1:
+        case.details["waited_for_idle_s"] = round(run.waited_seconds, 1)
+    return case
 
 
 def _fmt(x: float | None) -> str:
@@ -395,6 +423,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "many new ones (default 0.1)",
     )
     p.add_argument("--repeat", type=int, default=3, help="runs of the short cases (best counts)")
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="before each case, wait up to S seconds for other processes to leave the CPUs",
+    )
     p.add_argument(
         "--only",
         type=lambda s: s.split(","),
