@@ -26,6 +26,8 @@ from imarchive.model import Message
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate, MediaSink, ReadOptions, ReadReport, SourceRef
 
+CHAT_CONTAINERS = (".txt", ".zip")  # never taken for media: they may be a chat export
+NOT_RECOGNISED = "not a recognised"  # the start of registry.detect's rejection
 CHUNK_MESSAGES = 16_384  # Message objects are large: keep few in memory
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -338,13 +340,19 @@ def _ingest_locked(
             results.append(res)
         if progress:
             progress("", len(found), len(found))
-        # Media files that sit beside a chat export in a walked folder belong to it.
+        # Media files that sit beside a chat export in a walked folder belong to it. Only
+        # files that were merely not recognised: a damaged or unreadable file, a .txt or
+        # .zip (which may hold a chat) and a path the user named are always reported.
+        given = {str(p) for p in opts.paths}
         results = [
             r
             for r in results
             if not (
                 r.status == "rejected"
                 and r.format is None
+                and (r.error or "").startswith(NOT_RECOGNISED)
+                and r.path not in given
+                and Path(r.path).suffix.lower() not in CHAT_CONTAINERS
                 and is_media_beside_export(r.path)
                 and Path(r.path).parent in chat_dirs
             )
