@@ -163,13 +163,34 @@ def install_hold(locked_fd: int, hold_fd: int) -> None:
     Lock.acquire = acquire  # type: ignore[method-assign]
 
 
+def drop_privileges(uid: int, gid: int) -> None:
+    """Become ``uid``: import everything first, as the interpreter's own files may be
+    out of that user's reach (a root-only pyenv, for example)."""
+    import contextlib
+    import ctypes.util
+    import io
+    import zoneinfo
+
+    import pyarrow.parquet  # noqa: F401
+
+    import imarchive.ingest
+    import imarchive.verify  # noqa: F401
+    from imarchive import cli
+    from imarchive.archive import lock, recovery, store, writer  # noqa: F401
+
+    zoneinfo.ZoneInfo("UTC")
+    ctypes.util.find_library("c")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        cli.run(["ingest", "--help"])  # typer/click import what they need lazily
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
 def main() -> int:
     config = json.loads(sys.argv[1])
-    if "gid" in config:
-        os.setgroups([])
-        os.setgid(config["gid"])
     if "uid" in config:
-        os.setuid(config["uid"])
+        drop_privileges(config["uid"], config["gid"])
     from imarchive import cli
     from imarchive.sources import registry
 
