@@ -1,0 +1,261 @@
+"""The columnar fast path produces exactly the exact reader's rows and report.
+
+Every comparison runs both parsers on the same file and compares the full tables (all
+columns of MESSAGE_SCHEMA) and the read report (rejections, warnings, facts, line
+counts, encoding). The fast parser is used directly, whatever the file size, and with
+tiny blocks so that block boundaries fall inside records.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imarchive.errors import SourceError
+from imarchive.model import Message
+from imarchive.schema import MESSAGE_SCHEMA, to_table
+from imarchive.sources.base import ReadOptions, ReadReport
+from imarchive.sources.whatsapp import columnar, inputs
+from imarchive.sources.whatsapp.reader import READER, _Parse
+from tests.support import DirectContext, candidate_for
+from tests.whatsapp.render import DIALECTS, GROUND_TRUTH, render
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "samples" / "whatsapp").iterdir())
+sys.path.insert(0, str(ROOT / "benchmarks"))
+gen_whatsapp = importlib.import_module("gen_whatsapp")  # the benchmark's generator
+
+
+def _read(
+    path: Path, options: ReadOptions, fast: bool, block: int | None = None
+) -> tuple[pa.Table, ReadReport, bool]:
+    ctx = DirectContext(options)
+    cand = candidate_for(path)
+    chat = READER.source_files(cand)[0]
+    src = inputs.ExportInput(cand, chat, ctx.source(chat))
+    try:
+        parse: _Parse
+        if fast:
+            fp = columnar.FastParse(src, ctx)
+            if block is not None:
+                fp.block_size = block
+            parse = fp
+        else:
+            parse = _Parse(src, ctx)
+        items = list(parse.run())
+    finally:
+        src.close()
+    messages = [i for i in items if isinstance(i, Message)]
+    tables = [i for i in items if isinstance(i, pa.Table)]
+    assert not (messages and tables)
+    table = pa.concat_tables(tables) if tables else to_table(messages)
+    return table, ctx.report, bool(tables)
+
+
+def _report(rep: ReadReport) -> dict[str, Any]:
+    return {f.name: getattr(rep, f.name) for f in fields(rep)}
+
+
+def check_same(
+    path: Path, block: int | None = None, expect_fast: bool | None = None, **options: Any
+) -> None:
+    opts = ReadOptions(**{"timezone": "UTC", **options})
+    try:
+        exact, rep_exact, _ = _read(path, opts, fast=False)
+    except SourceError as exc:
+        with pytest.raises(SourceError) as info:
+            _read(path, opts, fast=True, block=block)
+        assert info.value.reason == exc.reason
+        return
+    fast, rep_fast, used = _read(path, opts, fast=True, block=block)
+    if expect_fast is not None:
+        assert used == expect_fast
+    assert fast.schema == MESSAGE_SCHEMA
+    assert fast.num_rows == exact.num_rows
+    for name in MESSAGE_SCHEMA.names:
+        a, b = exact.column(name).to_pylist(), fast.column(name).to_pylist()
+        if a != b:
+            i = next(k for k, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            raise AssertionError(f"column {name} differs first at row {i}")
+    assert _report(rep_fast) == _report(rep_exact)
+
+
+def _write(tmp: Path, text: str | bytes, name: str = "WhatsApp Chat with Bob.txt") -> Path:
+    path = tmp / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+# -- samples, renderings, generated exports ---------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_samples(sample: Path) -> None:
+    check_same(sample, owner="Priya Shah", custodian="c")
+    check_same(sample, block=64, timezone="Europe/Berlin")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)
+@pytest.mark.parametrize("bom", [False, True])
+def test_renderings(tmp_path: Path, dialect: Any, bom: bool) -> None:
+    path = _write(tmp_path, render(GROUND_TRUTH, dialect, bom=bom))
+    check_same(path, owner="Alice", custodian="c")
+    check_same(path, block=50, timezone="Europe/London")
+
+
+@pytest.mark.parametrize("dialect", ["android", "ios"])
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_generated(tmp_path: Path, dialect: str, seed: int) -> None:
+    path = tmp_path / "WhatsApp Chat with Bench Group.txt"
+    gen_whatsapp.generate(path, 3000, dialect, seed, start=seed * 5000)
+    check_same(path, expect_fast=True)
+    check_same(path, block=4096, expect_fast=True, owner="Ana Bench", timezone="Europe/London")
+    check_same(path, block=333, timezone="America/New_York", custodian="desk")
+
+
+def test_generated_across_dst(tmp_path: Path) -> None:
+    # 2021-03-01 + ~30 days: the European spring-forward gap lies inside
+    path = tmp_path / "WhatsApp Chat with Bench Group.txt"
+    gen_whatsapp.generate(path, 90_000, "android", 3)
+    check_same(path, expect_fast=True, timezone="Europe/Paris", owner="Bo Synthetic")
+
+
+def test_block_boundary_inside_a_multiline_message(tmp_path: Path) -> None:
+    body = "\n".join(f"line {k} of a long message" for k in range(40))
+    text = (
+        "01/03/2024, 10:00 - Alice: hi\n"
+        f"01/03/2024, 10:01 - Bob: {body}\n"
+        "01/03/2024, 10:01 - Bob: same\n"
+        "01/03/2024, 10:01 - Bob: same\n"
+        f"13/03/2024, 10:02 - Alice: {body}\n"
+    )
+    path = _write(tmp_path, text * 20)
+    for block in (16, 64, 100, 257, 1000, 1 << 20):
+        check_same(path, block=block, expect_fast=True)
+
+
+def test_ios_block_boundaries(tmp_path: Path) -> None:
+    lines = [
+        "[01/03/2024, 10:00:00] Alice: one\nstill one\n[02/03/2024, 10:00:01] Bob: quoted",
+        "[01/03/2024, 10:00:01] \u200eBob: \u200eimage omitted",
+        "\u200e[01/03/2024, 10:00:02] \u200eAlice added Carol",
+        "[13/03/2024, 10:00:03] Carol: x",
+    ]
+    text = "\r\n".join(lines * 30) + "\r\n"
+    path = _write(tmp_path, text, "WhatsApp Chat - Team.txt")
+    for block in (16, 80, 1000, 1 << 20):
+        check_same(path, block=block, expect_fast=True)
+
+
+def test_odd_records(tmp_path: Path) -> None:
+    text = (
+        "junk before\nmore junk\n"
+        "01/03/2024, 10:00 - Alice: hi\r\n"
+        "01/03/2024, 10:00 - Carol:\n"
+        "01/03/2024, 10:00 - Alice created group “X”\n"
+        "31/02/2024, 10:00 - Alice: invalid date\n"
+        "01/03/2024, 25:00 - Alice: invalid hour\n"
+        "01/03/2024, 7:05 PM - Alice: 12h header in a 24h file\n"
+        "01/03/2024, 10:01 - Dr. Who changed the subject to “A: B”\n"
+        "01/03/2024, 10:01 - Alice: <Media omitted>\n"
+        "01/03/2024, 10:01 - Alice: IMG-20240301-WA0001.jpg (file attached)\ncaption\n"
+        "01/03/2024, 10:01 - Alice: null\n"
+        "01/03/2024, 10:01 - Alice: This message was deleted\n"
+        "01/03/2024, 10:01 - Alice: fixed <This message was edited>\n"
+        "01/03/2024, 10:01 - Alice: POLL:\nq\nOPTION: a (1 vote)\n\n"
+        "01/03/2024, 10:01 - Alice: location: https://maps.google.com/?q=1,2\n"
+        "01/03/2024, 10:01 - Alice: Missed voice call\n"
+        "01/02/2024, 10:01 - Alice: far back in time\n"
+        "13/03/2024, 10:02 - \u202a+44\u00a07700\u00a0900123\u202c: number\n"
+        "13/03/2024, 10:02 - ~\u202fDee: non-contact\n"
+        "13/03/2024, 10:02 - Alice: unterminated"
+    )
+    path = _write(tmp_path, text * 3)
+    for block in (None, 40):
+        check_same(path, block=block, expect_fast=True, owner="Alice")
+        check_same(path, block=block, timezone="Europe/London")
+
+
+def test_not_utf8_falls_back(tmp_path: Path) -> None:
+    text = "01/03/2024, 10:00 - Alice: caf\xe9\n13/03/2024, 10:01 - Bob: ok\n"
+    path = _write(tmp_path, text.encode("cp1252"))
+    check_same(path, expect_fast=False)
+
+
+# -- hypothesis ---------------------------------------------------------------------------
+
+_NAMES = ["Alice", "Bob", "Carol", "Dr. Who", "\u202a+1\u00a0555\u00a0010\u00a00199\u202c"]
+_BODIES = [
+    "hi",
+    "",
+    "same",
+    "<Media omitted>",
+    "This message was deleted",
+    "null",
+    "a: b",
+    "x <This message was edited>",
+    "https://example.com",
+    "\u200eimage omitted",
+    "\u200eMessages and calls are end-to-end encrypted. Tap to learn more.",
+    "multi\nline",
+    "looks\n01/03/2024, 10:00 - Alice: like a header",
+    "blank\n\nline",
+    "cr\r\ninside",
+    "report.pdf (file attached)",
+    "12 apples",
+    "[1/2/24, 10:00:00] quoted",
+]
+_SYSTEM = ["Alice added Bob", "Bob left", "\u200eAlice created group “T”", "You were added"]
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> tuple[str, str]:
+    ios = draw(st.booleans())
+    n = draw(st.integers(1, 40))
+    t = datetime(2024, 3, draw(st.integers(1, 28)), draw(st.integers(0, 23)), 0, 0)
+    out: list[str] = []
+    if draw(st.booleans()):
+        out.append("\ufeff")
+    if draw(st.integers(0, 5)) == 0:
+        out.append("some junk line\n")
+    eol = "\r\n" if ios and draw(st.booleans()) else "\n"
+    for _ in range(n):
+        t += timedelta(seconds=draw(st.sampled_from([0, 0, 1, 59, 3600, -120, -200_000])))
+        head = f"[{t:%d/%m/%Y}, {t:%H:%M:%S}] " if ios else f"{t:%d/%m/%Y}, {t:%H:%M} - "
+        if draw(st.integers(0, 30)) == 0:
+            head = head.replace(f"{t:%d/%m}", "31/02")
+        if draw(st.integers(0, 30)) == 0:
+            head = f"{t.day}/{t.month}/{t:%y}, {t.hour % 12 or 12}:{t:%M} PM - "
+        if draw(st.integers(0, 6)) == 0:
+            line = ("\u200e" if ios else "") + head + draw(st.sampled_from(_SYSTEM))
+        else:
+            line = head + draw(st.sampled_from(_NAMES)) + ": " + draw(st.sampled_from(_BODIES))
+        out.append(line + eol)
+    if draw(st.booleans()):
+        out[-1] = out[-1].rstrip("\r\n")
+    tz = draw(st.sampled_from(["UTC", "Europe/London", "America/Sao_Paulo"]))
+    return "".join(out), tz
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(exports(), st.sampled_from([None, 24, 200]), st.sampled_from([None, "Alice"]))
+def test_hypothesis_exports(
+    tmp_path: Path, export: tuple[str, str], block: int | None, owner: str | None
+) -> None:
+    text, tz = export
+    path = _write(tmp_path, text)
+    try:
+        check_same(path, block=block, timezone=tz, owner=owner)
+    finally:
+        path.unlink()
