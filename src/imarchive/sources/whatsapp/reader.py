@@ -99,7 +99,10 @@ class WhatsAppTxtReader:
         ref = ctx.source(chat)
         src = inputs.ExportInput(candidate, chat, ref)
         try:
-            yield from _Parse(src, ctx).run()
+            # large UTF-8 exports of the common shapes: the same rows as Arrow tables
+            from imarchive.sources.whatsapp.columnar import fast_parse
+
+            yield from (fast_parse(src, ctx) or _Parse(src, ctx)).run()
         except STREAM_ERRORS as exc:
             raise SourceError(f"cannot read the export ({type(exc).__name__})") from exc
         finally:
