@@ -392,6 +392,14 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+def _code_digest() -> str:
+    """A digest of the package's source, to notice it changing under a long run."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "src").rglob("*.py")):
+        h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _git_head() -> str | None:
     try:
         proc = subprocess.run(
@@ -457,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     machine["imarchive"] = version.stdout.strip() or f"unavailable ({_why(version)})"
     machine["imarchive_cli"] = bench.cli_label
     machine["git"] = _git_head()
+    machine["src_digest"] = _code_digest()
     _say(f"imarchive: {machine['imarchive']} via {bench.cli_label}")
 
     archives = OUT / "archives"
@@ -545,6 +554,11 @@ def main(argv: list[str] | None = None) -> int:
 
     targets = evaluate_targets(bench.cases)
     note = caveat(TARGET_MESSAGES, n)
+    machine["src_digest_at_end"] = _code_digest()
+    if machine["src_digest_at_end"] != machine["src_digest"]:
+        changed = "warning: the source under src/ changed during this run; figures compare code"
+        note = f"{changed} versions. {note}".strip()
+        _say(changed + " versions")
     sys.stdout.write(render(bench.cases, targets, machine, note) + "\n")
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     write_json(args.json_out, bench.cases, targets, machine, params, note)
