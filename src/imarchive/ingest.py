@@ -392,7 +392,9 @@ def _ingest_locked(
             writer.discard()  # nothing was published: drop the staging area
         raise
     finally:
-        if tmp_root is not None:
-            import shutil
+        import shutil
 
+        if tmp_root is not None:
             shutil.rmtree(tmp_root, ignore_errors=True)
+        if opts.dry_run:  # the mkdtemp folder around the staging area, not only the area
+            shutil.rmtree(staging.parent, ignore_errors=True)
