@@ -17,7 +17,8 @@ Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``a
   ``locked_fd``, then wait for one byte (or EOF) on ``hold_fd`` before going on;
 - ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
   between the pipeline's first hashing pass and the copy (a file that changes while read);
-- ``uid``/``gid``: drop privileges to them before running.
+- ``uid``/``gid``: drop privileges to them before running;
+- ``umask``: the process umask to run with.
 
 Hooks wrap the ``os`` functions and ``builtins.open`` that the archive code calls, so the
 files on disk at the crash are exactly those the real code had written by then.
@@ -151,16 +152,18 @@ def install_start(ready_fd: int | None, gate_fd: int | None) -> None:
 
 
 def install_hold(locked_fd: int, hold_fd: int) -> None:
-    from imarchive.archive.lock import Lock
+    """Pause at the first step after the lock is taken (recovery.find, inside the
+    ingest's try/finally, so that an interrupt there releases the lock as it should)."""
+    from imarchive.archive import recovery
 
-    real = Lock.acquire
+    real = recovery.find
 
-    def acquire(self: Lock) -> None:
-        real(self)
+    def find(*a: Any, **kw: Any) -> Any:
         os.write(locked_fd, b"L")
         os.read(hold_fd, 1)
+        return real(*a, **kw)
 
-    Lock.acquire = acquire  # type: ignore[method-assign]
+    recovery.find = find  # type: ignore[assignment]
 
 
 def drop_privileges(uid: int, gid: int) -> None:
@@ -189,6 +192,8 @@ def drop_privileges(uid: int, gid: int) -> None:
 
 def main() -> int:
     config = json.loads(sys.argv[1])
+    if "umask" in config:
+        os.umask(config["umask"])
     if "uid" in config:
         drop_privileges(config["uid"], config["gid"])
     from imarchive import cli

@@ -1,0 +1,117 @@
+"""Privacy and permissions: archive files are created without world access whatever the
+caller's umask (ingest applies 0027 on top of it, and a stricter umask is kept), committed
+files are read-only, and message text never reaches output or files outside the archive
+(also for a dry run, and a run stopped by SIGTERM)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.reliability import harness as H
+
+
+def modes(root: Path) -> dict[str, int]:
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(dirpath, name)
+            out[path.relative_to(root).as_posix()] = stat.S_IMODE(path.lstat().st_mode)
+    out["."] = stat.S_IMODE(root.stat().st_mode)
+    return out
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_no_world_access_and_read_only_commits(tmp_path: Path, umask: int) -> None:
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 100, seed=1)
+    H.write_chat(drop / "Two.txt", 100, seed=2)
+    archive = tmp_path / "archive"
+    run = H.ingest(archive, drop, workdir=tmp_path, umask=umask)
+    assert run.code == 0, run.stderr
+    H.write_chat(drop / "Three.txt", 50, seed=3)
+    run = H.ingest(archive, drop, workdir=tmp_path, umask=umask)
+    assert run.code == 0, run.stderr
+    state = H.check_clean(archive)
+    found = modes(archive)
+    world = {p: oct(m) for p, m in found.items() if m & 0o007}
+    assert not world, f"world access: {world}"
+    if umask & 0o070 == 0o070:  # a stricter umask is respected: no group access either
+        group = {p: oct(m) for p, m in found.items() if m & 0o070}
+        assert not group, f"group access despite umask {oct(umask)}: {group}"
+    # every file a batch record names, and the records themselves, are read-only
+    for rel in state.committed:
+        if rel in ("_archive/manifest.json", "SHA256SUMS"):
+            continue  # derived, replaced (never written in place) by each batch
+        assert found[rel] & 0o222 == 0, f"{rel} is writable: {oct(found[rel])}"
+    assert len(state.committed) > 6
+
+
+def test_dry_run_leaves_nothing_outside_the_archive(tmp_path: Path) -> None:
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 100, seed=1)
+    H.write_chat(drop / "Two.txt", 100, seed=2)
+    (drop / "junk.bin").write_bytes(b"\x00\x01" * 100)
+    archive = tmp_path / "archive"
+    run = H.ingest(archive, drop, workdir=tmp_path, extra=["--dry-run"])
+    assert run.code == 1, run.stderr  # junk.bin is rejected
+    assert not archive.exists(), "a dry run wrote the archive"
+    H.assert_no_canary(run.stdout, run.stderr, dirs=H.leak_dirs(tmp_path))
+    assert not list((tmp_path / "tmp").iterdir()), "the dry run left temp files"
+
+
+def test_sigterm_mid_ingest_exits_130_and_leaks_nothing(tmp_path: Path) -> None:
+    """SIGTERM (what cron's timeout sends) while the ingest runs: exit 130, a one-line
+    message, the archive at a committed state, no message text anywhere outside it."""
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 3000, seed=1)
+    H.write_chat(drop / "Two.txt", 3000, seed=2)
+    archive = tmp_path / "archive"
+    locked_r, locked_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    argv = H.ingest_argv(archive, *H.rel_inputs(tmp_path, drop))
+    # the child pauses right after taking the lock; SIGTERM arrives while it waits there
+    proc = H.start_child(
+        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r},
+        tmp_path,
+        pass_fds=(locked_w, hold_r),
+    )
+    os.close(locked_w)
+    os.close(hold_r)
+    try:
+        assert os.read(locked_r, 1) == b"L"  # it holds the lock now
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(locked_r)
+        os.close(hold_w)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (archive / "_archive/lock").exists(), "the interrupted run kept its lock"
+    H.check_committed(archive)
+    H.assert_no_canary(out, err, dirs=H.leak_dirs(tmp_path))
+    run = H.ingest(archive, drop, workdir=tmp_path)
+    assert run.code == 0, run.stderr
+    H.check_clean(archive)
+
+
+def test_debug_flag_is_the_only_way_to_a_traceback(tmp_path: Path) -> None:
+    """Errors carry paths and counts; the CLI prints no locals (typer's pretty
+    exceptions are off): a failing ingest's output holds no message text."""
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 50, seed=1)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "stray.txt").write_text(H.CANARY)  # not an archive: exit 4
+    run = H.ingest(archive, drop, workdir=tmp_path)
+    assert run.code == 4, run.stderr
+    assert "Traceback" not in run.stderr
+    H.assert_no_canary(run.stdout, run.stderr)
+    assert subprocess.run(["true"], check=False).returncode == 0
