@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from imarchive.errors import SourceError
 from imarchive.sources import wechat
 from imarchive.sources.base import Reader, ReadOptions
-from tests.support import candidate_for, read_all
+from tests.support import candidate_for
 from tests.wechat import layouts
+from tests.wechat.rows import read_all
 
 KEYS = ReadOptions(timezone="UTC", keys=(layouts.PC_KEY, layouts.ANDROID_KEY))
 READERS = {r.name: r for r in wechat.READERS}

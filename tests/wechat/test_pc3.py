@@ -12,10 +12,11 @@ import pytest
 from imarchive.errors import SourceError
 from imarchive.sources.base import ReadOptions
 from imarchive.sources.wechat import pc3
-from tests.support import candidate_for, read_all
+from tests.support import candidate_for
 from tests.wechat import layouts
 from tests.wechat import scenario as sc
 from tests.wechat.checks import by_native, check_all
+from tests.wechat.rows import read_all
 
 READER = pc3.READER
 KEYED = ReadOptions(timezone="UTC", keys=("00" * 32, layouts.PC_KEY), custodian="Carla")

@@ -293,49 +293,80 @@ class Emitter:
 MAX_JSON_COLUMNS = 60
 
 
-def stream_fast(
-    conn: sqlite3.Connection, table: str, order_by: str, needed: tuple[str, ...]
-) -> Iterator[Row]:
-    """Like ``stream`` but SQLite builds the row JSON (``json_object``) and only the
-    ``needed`` columns become Python values: the hot path for million-row tables. A row
-    whose text is not valid UTF-8 is re-read through ``stream`` (the exact slow path)."""
-    cols = columns(conn, table)
-    plain = [c for c, decl in cols if "BLOB" not in decl]
-    blobs = [c for c, decl in cols if "BLOB" in decl]
-    if len(plain) > MAX_JSON_COLUMNS or not all(n in dict(cols) for n in needed):
-        yield from stream(conn, table, order_by)
-        return
-    decl = dict(cols)
-    # json_object() refuses BLOB values: a blob in a text column sends the row to ``stream``.
-    pairs = ", ".join(f"'{c}', iif(typeof(\"{c}\") = 'blob', NULL, \"{c}\")" for c in plain)
-    odd = " OR ".join(f"typeof(\"{c}\") = 'blob'" for c in plain) or "0"
-    sel_needed = [
-        f'CAST("{c}" AS BLOB)' if "BLOB" not in decl[c] and "INT" not in decl[c] else f'"{c}"'
-        for c in needed
-    ]
-    sel_blobs = [f'"{c}"' for c in blobs]
-    sql = (
-        f"SELECT rowid, {odd}, CAST(json_object({pairs}) AS BLOB), "
-        f"{', '.join(sel_needed + sel_blobs)}"
-        f' FROM "{table}" ORDER BY {order_by}'
-    )
-    n_needed = len(needed)
-    for row in conn.execute(sql):
+@dataclass(frozen=True)
+class FastSelect:
+    """The query of ``stream_fast`` and the conversion of its result rows, shared with the
+    columnar readers (which run the same query in batches and convert only odd rows)."""
+
+    table: str
+    order_by: str
+    needed: tuple[str, ...]
+    decl: dict[str, str]
+    plain: tuple[str, ...]
+    blobs: tuple[str, ...]
+
+    @classmethod
+    def plan(
+        cls, conn: sqlite3.Connection, table: str, order_by: str, needed: tuple[str, ...]
+    ) -> FastSelect | None:
+        """None where ``stream`` must be used (too many columns, a needed one missing)."""
+        cols = columns(conn, table)
+        plain = tuple(c for c, decl in cols if "BLOB" not in decl)
+        blobs = tuple(c for c, decl in cols if "BLOB" in decl)
+        if len(plain) > MAX_JSON_COLUMNS or not all(n in dict(cols) for n in needed):
+            return None
+        return cls(table, order_by, needed, dict(cols), plain, blobs)
+
+    def sql(self, *, checked: bool = True, where: str = "") -> str:
+        """Result columns: rowid, a flag (a blob in a text column), the JSON of the
+        non-blob columns, the ``needed`` columns, the blob columns. ``checked=False``
+        leaves the blob checks out: json_object() then fails on such a row."""
+        if checked:
+            pairs = ", ".join(
+                f"'{c}', iif(typeof(\"{c}\") = 'blob', NULL, \"{c}\")" for c in self.plain
+            )
+            # json_object() refuses BLOB values: a blob in a text column sends the row to
+            # ``stream``.
+            odd = " OR ".join(f"typeof(\"{c}\") = 'blob'" for c in self.plain) or "0"
+        else:
+            pairs = ", ".join(f"'{c}', \"{c}\"" for c in self.plain)
+            odd = "0"
+        sel_needed = [
+            f'CAST("{c}" AS BLOB)'
+            if "BLOB" not in self.decl[c] and "INT" not in self.decl[c]
+            else f'"{c}"'
+            for c in self.needed
+        ]
+        sel_blobs = [f'"{c}"' for c in self.blobs]
+        cond = f" WHERE {where}" if where else ""
+        return (
+            f"SELECT rowid, {odd}, CAST(json_object({pairs}) AS BLOB), "
+            f"{', '.join(sel_needed + sel_blobs)}"
+            f' FROM "{self.table}"{cond} ORDER BY {self.order_by}'
+        )
+
+    def convert(self, conn: sqlite3.Connection, row: tuple[object, ...]) -> Iterator[Row]:
+        """The ``Row`` of one result row (re-read through ``stream`` where it is odd)."""
+        needed = self.needed
+        decl = self.decl
+        n_needed = len(needed)
         try:
             if row[1]:
                 raise UnicodeDecodeError("utf-8", b"", 0, 1, "blob in a text column")
-            base_json = row[2].decode("utf-8")
+            base = row[2]
+            assert isinstance(base, bytes)
+            base_json = base.decode("utf-8")
             values: dict[str, object] = {}
             for name, v in zip(needed, row[3 : 3 + n_needed], strict=True):
                 values[name] = (
                     v.decode("utf-8") if isinstance(v, bytes) and "BLOB" not in decl[name] else v
                 )
         except UnicodeDecodeError:
-            yield from stream(conn, table, where="rowid = ?", params=(row[0],))
-            continue
+            yield from stream(conn, self.table, where="rowid = ?", params=(row[0],))
+            return
         record: dict[str, object] = {}
         b64: list[str] = []
-        for name, v in zip(blobs, row[3 + n_needed :], strict=True):
+        for name, v in zip(self.blobs, row[3 + n_needed :], strict=True):
             values[name] = v
             if isinstance(v, bytes):
                 record[name] = base64.b64encode(v).decode("ascii")
@@ -345,3 +376,17 @@ def stream_fast(
         if b64:
             record["_base64"] = b64
         yield Row(values, record, base_json)
+
+
+def stream_fast(
+    conn: sqlite3.Connection, table: str, order_by: str, needed: tuple[str, ...]
+) -> Iterator[Row]:
+    """Like ``stream`` but SQLite builds the row JSON (``json_object``) and only the
+    ``needed`` columns become Python values: the hot path for million-row tables. A row
+    whose text is not valid UTF-8 is re-read through ``stream`` (the exact slow path)."""
+    plan = FastSelect.plan(conn, table, order_by, needed)
+    if plan is None:
+        yield from stream(conn, table, order_by)
+        return
+    for row in conn.execute(plan.sql()):
+        yield from plan.convert(conn, row)

@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 import lz4.block
 
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, ConversationType, Message, MessageKind, Platform
-from imarchive.sources.base import Candidate, ReadContext
+from imarchive.sources.base import Candidate, ReadContext, RowTable, SourceRef
 from imarchive.sources.wechat import protobuf, sqlcipher
 from imarchive.sources.wechat.common import (
     Builder,
     Emitter,
+    Row,
     attach_file,
     epoch_to_utc,
     integer,
@@ -98,7 +100,25 @@ class Pc3Reader:
             return []
         return with_sidecars([msg_dir / "MicroMsg.db", *shards(msg_dir)])
 
-    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+    def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message | RowTable]:
+        """Tables of rows (the columnar path); the same rows as ``read_messages``."""
+        from imarchive.sources.wechat.pc3_columnar import read
+
+        return read(candidate, ctx)
+
+    def read_messages(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        """One ``Message`` per row: the reference the columnar path is tested against."""
+        for shard, opened in self.open_shards(candidate, ctx):
+            conn, ref = opened
+            for row in stream_fast(conn, "MSG", "localId", NEEDED):
+                message = row_message(row, shard.shard_name, ref, shard, ctx)
+                if message is not None:
+                    yield message
+
+    def open_shards(
+        self, candidate: Candidate, ctx: ReadContext
+    ) -> Iterator[tuple[Shard, tuple[sqlite3.Connection, SourceRef]]]:
+        """Each MSG shard, opened (plain, WAL merged), with what its rows need."""
         if is_backup_migration(candidate.path):
             raise SourceError(
                 "WeChat 'Backup & Migration' folder (Backup.db + BAK_*) is not supported: "
@@ -115,71 +135,76 @@ class Pc3Reader:
             conn, _ = dbs.open(msg_dir / "MicroMsg.db", "MicroMsg.db")
             directory = load_directory(conn)
             emitter = Emitter(Builder(self.name, account, ctx.options.custodian), directory)
-            for shard in shards(msg_dir):
-                yield from self._read_shard(dbs, shard, emitter, files_root, ctx)
+            for path in shards(msg_dir):
+                opened = dbs.open(path, path.name)
+                require_tables(opened[0], path.name, ("MSG",))
+                yield Shard(path.name, emitter, files_root), opened
 
-    def _read_shard(
-        self,
-        dbs: Databases,
-        shard: Path,
-        emitter: Emitter,
-        files_root: Path | None,
-        ctx: ReadContext,
-    ) -> Iterator[Message]:
-        conn, ref = dbs.open(shard, shard.name)
-        require_tables(conn, shard.name, ("MSG",))
-        for row in stream_fast(conn, "MSG", "localId", NEEDED):
-            v = row.values
-            local_id = integer(v, "localId")
-            locator = f"{shard.name}/MSG/localId={local_id}"
-            talker = text(v, "StrTalker")
-            if not talker:
-                ctx.report.reject(locator, "no conversation id (StrTalker empty)")
-                continue
-            try:
-                sent_at = epoch_to_utc(integer(v, "CreateTime"))
-            except (OverflowError, ValueError):
-                ctx.report.reject(locator, "CreateTime out of range")
-                continue
-            base = integer(v, "Type")
-            content = text(v, "StrContent")
-            compressed = v.get("CompressContent")
-            if base == 49 and isinstance(compressed, bytes) and compressed:
-                xml = decompress(compressed)
-                if xml is not None:
-                    content = xml
-                    row.record["CompressContent_text"] = xml
-            conv = emitter.conversation(talker)
-            outbound = integer(v, "IsSender") == 1
-            extra = v.get("BytesExtra")
-            blob = extra if isinstance(extra, bytes) else None
-            # Windows 3.x: no `wxid:\n` prefix; the group sender is BytesExtra item type 1.
-            # Parsed only where needed: this loop runs millions of times.
-            sender = None
-            if conv.type is ConversationType.GROUP and not outbound:
-                sender = protobuf.bytes_extra_items(blob).get(1)
-            sub = integer(v, "SubType") if base == 49 else None
 
-            def attach(info: Interpreted, blob: bytes | None = blob) -> list[Attachment]:
-                return _attachments(info, protobuf.bytes_extra_items(blob), files_root, ctx)
+@dataclass(frozen=True)
+class Shard:
+    shard_name: str
+    emitter: Emitter
+    files_root: Path | None
 
-            yield emitter.emit(
-                conv=conv,
-                base=base,
-                content=content,
-                subtype=sub or None,
-                native_type=None if base == 49 else str(base),
-                sender=sender,
-                outbound=outbound,
-                sent_at=sent_at,
-                sent_at_source=str(v.get("CreateTime")),
-                server_id=integer(v, "MsgSvrID"),
-                local_id=local_id,
-                ref=ref,
-                locator=locator,
-                row=row,
-                attach=attach,
-            )
+
+def row_message(
+    row: Row, shard_name: str, ref: SourceRef, shard: Shard, ctx: ReadContext
+) -> Message | None:
+    """The message of one MSG row, or None (the row is reported as rejected)."""
+    emitter = shard.emitter
+    files_root = shard.files_root
+    v = row.values
+    local_id = integer(v, "localId")
+    locator = f"{shard_name}/MSG/localId={local_id}"
+    talker = text(v, "StrTalker")
+    if not talker:
+        ctx.report.reject(locator, "no conversation id (StrTalker empty)")
+        return None
+    try:
+        sent_at = epoch_to_utc(integer(v, "CreateTime"))
+    except (OverflowError, ValueError):
+        ctx.report.reject(locator, "CreateTime out of range")
+        return None
+    base = integer(v, "Type")
+    content = text(v, "StrContent")
+    compressed = v.get("CompressContent")
+    if base == 49 and isinstance(compressed, bytes) and compressed:
+        xml = decompress(compressed)
+        if xml is not None:
+            content = xml
+            row.record["CompressContent_text"] = xml
+    conv = emitter.conversation(talker)
+    outbound = integer(v, "IsSender") == 1
+    extra = v.get("BytesExtra")
+    blob = extra if isinstance(extra, bytes) else None
+    # Windows 3.x: no `wxid:\n` prefix; the group sender is BytesExtra item type 1.
+    # Parsed only where needed.
+    sender = None
+    if conv.type is ConversationType.GROUP and not outbound:
+        sender = protobuf.bytes_extra_items(blob).get(1)
+    sub = integer(v, "SubType") if base == 49 else None
+
+    def attach(info: Interpreted, blob: bytes | None = blob) -> list[Attachment]:
+        return _attachments(info, protobuf.bytes_extra_items(blob), files_root, ctx)
+
+    return emitter.emit(
+        conv=conv,
+        base=base,
+        content=content,
+        subtype=sub or None,
+        native_type=None if base == 49 else str(base),
+        sender=sender,
+        outbound=outbound,
+        sent_at=sent_at,
+        sent_at_source=str(v.get("CreateTime")),
+        server_id=integer(v, "MsgSvrID"),
+        local_id=local_id,
+        ref=ref,
+        locator=locator,
+        row=row,
+        attach=attach,
+    )
 
 
 def _attachments(
