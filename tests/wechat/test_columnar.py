@@ -265,3 +265,28 @@ def test_is_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_bytes(b"x")
     for name in ("f", "missing", ".", "f/below"):
         assert pc3_columnar.is_file(str(tmp_path / name)) == (tmp_path / name).is_file()
+
+
+TAGS = st.sampled_from(["msg", "appmsg", "refermsg", "svrid", "title", "x"])
+TREE = st.recursive(
+    st.builds(lambda tag: f"<{tag}/>", TAGS),
+    lambda inner: st.builds(
+        lambda tag, kids: f"<{tag}>{''.join(kids)}</{tag}>", TAGS, st.lists(inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(xml=TREE)
+def test_element_lookups_agree(xml: str) -> None:
+    """The ElementPath-free lookups of msgtypes find the same elements."""
+    import xml.etree.ElementTree as ET
+
+    from imarchive.sources.wechat import msgtypes
+
+    root = ET.fromstring(xml)
+    if root.tag != "appmsg":
+        assert next(root.iter("appmsg"), None) is root.find(".//appmsg")
+    for el in root.iter():
+        assert msgtypes._grandchild(el, "refermsg", "svrid") is el.find("refermsg/svrid")

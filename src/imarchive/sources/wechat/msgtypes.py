@@ -83,10 +83,23 @@ def _parse(content: str) -> ET.Element | None:
         return None
 
 
-def _text(el: ET.Element | None, path: str) -> str | None:
+def _grandchild(el: ET.Element | None, child: str, name: str) -> ET.Element | None:
+    """``el.find("child/name")`` without ElementPath."""
     if el is None:
         return None
-    found = el.find(path)
+    for sub in el:
+        if sub.tag == child:
+            found = sub.find(name)
+            if found is not None:
+                return found
+    return None
+
+
+def _text(el: ET.Element | None, path: str | None = None) -> str | None:
+    """The stripped text of ``el.find(path)`` (of ``el`` itself without a path)."""
+    if el is None:
+        return None
+    found = el.find(path) if path is not None else el
     if found is None or found.text is None:
         return None
     text = found.text.strip()
@@ -175,7 +188,8 @@ def _app(content: str, subtype: int | None, native_type: str | None) -> Interpre
     root = _parse(content)
     app = None
     if root is not None:
-        app = root if root.tag == "appmsg" else root.find(".//appmsg")
+        # = root.find(".//appmsg") (the first descendant in document order), in C
+        app = root if root.tag == "appmsg" else next(root.iter("appmsg"), None)
     sub = subtype
     if app is not None and (sub is None or sub == 0):
         try:
@@ -188,7 +202,7 @@ def _app(content: str, subtype: int | None, native_type: str | None) -> Interpre
     des = _text(app, "des")
     url = _text(app, "url")
     if kind is K.QUOTE:
-        return Interpreted(kind, nt, title, reply_to=_text(app, "refermsg/svrid"))
+        return Interpreted(kind, nt, title, reply_to=_text(_grandchild(app, "refermsg", "svrid")))
     if kind is K.DOCUMENT:
         return Interpreted(kind, nt, title, file_name=title)
     if kind in (K.TRANSFER, K.RED_ENVELOPE):

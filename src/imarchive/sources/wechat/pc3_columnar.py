@@ -599,10 +599,13 @@ class ShardReader:
         parts: list[pa.Array | bytes] = [pc.binary_slice(json_b, 0, -1)]
         b64_code = np.zeros(n, np.int64)
         for j, (name, values) in enumerate(zip(blob_names, blob_cols, strict=True)):
-            encoded = pa.array(
-                [None if v is None else b2a_base64(v, newline=False) for v in values],
-                pa.binary(),
-            )
+            if values.count(None) == n:
+                encoded = pa.nulls(n, pa.binary())
+            else:
+                encoded = pa.array(
+                    [None if v is None else b2a_base64(v, newline=False) for v in values],
+                    pa.binary(),
+                )
             b64_code |= (~np.asarray(encoded.is_null(), bool)).astype(np.int64) << j
             quoted = pc.binary_join_element_wise(b'"', encoded, b'"', b"")
             parts.append(("," + json.dumps(name, ensure_ascii=False) + ":").encode())
@@ -685,7 +688,7 @@ class ShardReader:
 
     def _attachment(self, kind: K, file_name: str | None, blob: bytes | None) -> Attachment:
         """``pc3._attachments`` (its one attachment), without pathlib on the hot path."""
-        items = self._bytes_extra(blob)
+        items = bytes_extra_items(blob) if blob else {}  # unique per media row: no memo
         rel = items.get(4) or (items.get(3) if kind is K.IMAGE else None)
         name = file_name
         if rel:
