@@ -14,12 +14,15 @@ committed batch whose derived files lag, which the next writer rolls forward.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +52,9 @@ from imarchive.sources.base import SourceRef
 ROW_GROUP = 131_072
 COMPACT_MAX_ROWS = 500_000  # partitions with several small parts are merged into one file
 SORT_KEYS = [("conversation_id", "ascending"), ("sent_at", "ascending")]
+# Parquet encoding and zstd run on a background thread (pyarrow releases the GIL there)
+# while the reader parses the next rows; this many tables at most wait for it.
+IN_FLIGHT = 2
 
 
 def parquet_writer(path: Path) -> pq.ParquetWriter:
@@ -158,6 +164,8 @@ class BatchWriter:
         self._staged_content: dict[str, _Staged] = {}
         self.current: InputStage | None = None
         self._part_no = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: deque[Future[None]] = deque()
 
     # -- per input --------------------------------------------------------------------------
 
@@ -169,15 +177,17 @@ class BatchWriter:
         stage = self.current
         assert stage is not None
         self.current = None
+        try:
+            self._drain()  # a failed background write fails the input, as a direct one would
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._discard_input(stage)
+            raise
+        if not ok:
+            self._discard_input(stage)
+            return 0, 0
         for part in stage.all_parts:
             part.close()
-        if not ok:
-            for part in stage.all_parts:
-                part.path.unlink(missing_ok=True)
-            for f in stage.files:
-                self._staged_content.pop(f.rel, None)
-                f.path.unlink(missing_ok=True)
-            return 0, 0
         for part in stage.all_parts:
             if part.rows:
                 sha, size = sha256_file(part.path)
@@ -186,6 +196,15 @@ class BatchWriter:
             self.index.accept(partition, ids)
         self.files.extend(stage.files)
         return stage.new, stage.duplicate
+
+    def _discard_input(self, stage: InputStage) -> None:
+        for part in stage.all_parts:
+            part.close()
+        for part in stage.all_parts:
+            part.path.unlink(missing_ok=True)
+        for f in stage.files:
+            self._staged_content.pop(f.rel, None)
+            f.path.unlink(missing_ok=True)
 
     # -- sources and media --------------------------------------------------------------------
 
@@ -267,9 +286,7 @@ class BatchWriter:
         if rows.schema != MESSAGE_SCHEMA:
             rows = rows.select(MESSAGE_SCHEMA.names).cast(MESSAGE_SCHEMA)
         table = stamp(rows, self.seq, self.ingested_at)
-        keys = partition_keys(table)
-        for partition in pc.unique(keys).to_pylist():
-            sub = table.filter(pc.equal(keys, partition))
+        for partition, sub in _by_partition(table):
             probe = digests(sub.column("message_id"))
             pending = stage.pending.get(partition, np.empty(0, dtype="S16"))
             mask = self.index.new_mask(partition, probe, pending)
@@ -280,7 +297,7 @@ class BatchWriter:
                 continue
             stage.pending[partition] = merge(pending, probe[mask])
             sub = sub.filter(pa.array(mask)) if n_new < len(probe) else sub
-            self._append(stage, partition, sub.sort_by(SORT_KEYS))
+            self._append(stage, partition, _sorted(sub))
 
     def _append(self, stage: InputStage, partition: str, rows: pa.Table) -> None:
         conv = rows.column("conversation_id")
@@ -291,6 +308,7 @@ class BatchWriter:
         if part is None or (part.last_key is not None and first < part.last_key):
             # rows would break the file's order: start a new part (normally one per partition)
             if part is not None:
+                self._drain()
                 part.close()
             self._part_no += 1
             path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
@@ -299,12 +317,42 @@ class BatchWriter:
             stage.parts[partition] = part
             stage.all_parts.append(part)
         assert part.writer is not None
-        part.writer.write_table(rows, row_group_size=ROW_GROUP)
+        self._write(part.writer, rows)
         part.rows += rows.num_rows
         part.last_key = last
         lo, hi = pc.min_max(ts).values()
         part.min_ts = lo.as_py() if part.min_ts is None else min(part.min_ts, lo.as_py())
         part.max_ts = hi.as_py() if part.max_ts is None else max(part.max_ts, hi.as_py())
+
+    def _write(self, writer: pq.ParquetWriter, rows: pa.Table) -> None:
+        """Append rows to a part on the background thread (in order: one worker)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imarchive-parquet")
+        while len(self._in_flight) >= IN_FLIGHT:
+            self._in_flight.popleft().result()
+        self._in_flight.append(
+            self._pool.submit(writer.write_table, rows, row_group_size=ROW_GROUP)
+        )
+
+    def _drain(self) -> None:
+        """Wait for every queued write, then raise the first error, if any (no write may
+        still run when a part is closed or removed)."""
+        error: BaseException | None = None
+        while self._in_flight:
+            try:
+                self._in_flight.popleft().result()
+            except BaseException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            try:
+                self._drain()
+            finally:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     # -- commit -------------------------------------------------------------------------------
 
@@ -367,6 +415,7 @@ class BatchWriter:
     def commit(self, record: dict[str, Any], set_aside: list[dict[str, Any]]) -> BatchInfo:
         """Publish the staged files and write the batch record. ``record`` holds the
         run's facts (options, inputs, lock breaks); the writer adds the rest."""
+        self._stop()
         self._compact()
         pairs = self._entries()
         root = self.archive.root
@@ -411,7 +460,40 @@ class BatchWriter:
 
     def discard(self) -> None:
         """Drop everything staged (nothing was published)."""
+        with contextlib.suppress(Exception):  # the staged files are dropped anyway
+            self._stop()
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """The table's rows per partition (``partition_keys``), split on a month number
+    rather than on per-row strings; no copy when the rows share one partition."""
+    platforms = pc.unique(table.column("platform"))
+    if len(platforms) != 1:
+        keys = partition_keys(table)
+        return [(p, table.filter(pc.equal(keys, p))) for p in pc.unique(keys).to_pylist()]
+    ts = table.column("sent_at").combine_chunks().cast(pa.int64()).to_numpy()
+    months = ts.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    out: list[tuple[str, pa.Table]] = []
+    firsts = np.unique(months, return_index=True)[1]
+    for m in months[np.sort(firsts)].tolist():  # in order of first appearance
+        year, month = divmod(m, 12)
+        name = f"platform={platforms[0].as_py()}/year={1970 + year}/month={month + 1:02d}"
+        out.append((name, table if len(firsts) == 1 else table.filter(pa.array(months == m))))
+    return out
+
+
+def _sorted(rows: pa.Table) -> pa.Table:
+    """``rows.sort_by(SORT_KEYS)`` (stable); a stable numpy sort on ``sent_at`` when the
+    rows share one conversation, nothing when they are in order already."""
+    conv = rows.column("conversation_id")
+    lo, hi = pc.min_max(conv).values()
+    if conv.null_count or lo != hi:
+        return rows.sort_by(SORT_KEYS)
+    ts = rows.column("sent_at").combine_chunks().cast(pa.int64()).to_numpy()
+    if (ts[1:] >= ts[:-1]).all():
+        return rows
+    return rows.take(pa.array(np.argsort(ts, kind="stable")))
 
 
 def _us_iso(us: int | None) -> str | None:
