@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import os
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from imarchive import __version__
 from imarchive.archive import layout as L
@@ -20,17 +21,21 @@ from imarchive.archive.fsio import sha256_file
 from imarchive.archive.lock import Lock, clear_breaks, pending_breaks
 from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
 from imarchive.archive.writer import BatchWriter
-from imarchive.errors import NotAnArchive, SourceError, UsageError
+from imarchive.errors import ArchiveError, NotAnArchive, SourceError, UsageError
 from imarchive.inputs import Found, expand, is_media_beside_export
 from imarchive.model import Message
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate, MediaSink, ReadOptions, ReadReport, SourceRef
 
+# Errors of writing, never of reading an input: the archive's file system is full or
+# read-only. They stop the run (every other input would fail alike) with exit 1.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 CHAT_CONTAINERS = (".txt", ".zip")  # never taken for media: they may be a chat export
 NOT_RECOGNISED = "not a recognised"  # the start of registry.detect's rejection
 CHUNK_MESSAGES = 16_384  # Message objects are large: keep few in memory
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,8 @@ def _run_input(
     except SourceError as exc:
         result.error = exc.reason
     except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise  # the archive's disk, not this input: stops the run (see _ingest)
         result.error = f"cannot read {exc.filename or cand.display} ({exc.strerror})"
     finally:
         new, dup = writer.end_input(ok)
@@ -287,17 +294,31 @@ def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
         if root.exists() and not (root / L.ARCHIVE_JSON).exists() and any(root.iterdir()):
             raise NotAnArchive(f"{root}: not an imarchive archive (folder is not empty)")
         if not root.exists() or not any(root.iterdir()):
-            create(root)
+            _archive_op(root, lambda: create(root))
         archive = Archive.open(root)
     found = list(expand(list(opts.paths)))
     lock = Lock(root, opts.lock_timeout) if archive and not opts.dry_run else None
     if lock:
-        lock.acquire()
+        _archive_op(root, lock.acquire)
     try:
-        return _ingest_locked(opts, archive, found, started, progress)
+        return _archive_op(root, lambda: _ingest_locked(opts, archive, found, started, progress))
     finally:
         if lock:
             lock.release()
+
+
+def _archive_op(root: Path, op: Callable[[], _T]) -> _T:
+    """Run an archive step; an OSError there (disk full, read-only, permissions) becomes
+    a one-line ``ArchiveError`` (exit 1). Inputs' read errors never get here: they
+    reject their input in ``_run_input``."""
+    try:
+        return op()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        raise ArchiveError(
+            f"{exc.filename or root}: cannot write to the archive ({reason}); "
+            "it stays at its last committed batch"
+        ) from exc
 
 
 def _ingest_locked(
