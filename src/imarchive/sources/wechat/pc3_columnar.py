@@ -52,7 +52,7 @@ PER_ROW_TYPES = frozenset({37, 42, 48, 49, 50, 64, 10000, 10002})
 INT_COLUMNS = ("localId", "MsgSvrID", "Type", "SubType", "IsSender", "CreateTime")
 TEXT_COLUMNS = ("StrTalker", "StrContent")
 MAX_BLOB_COLUMNS = 8  # the `_base64` lists are enumerated: 2**n of them
-CACHE_MAX = 1 << 16
+CACHE_MAX = 4096  # memoised BytesExtra blobs (group senders repeat theirs)
 
 KINDS: tuple[K, ...] = tuple(K)
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
