@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -102,9 +101,9 @@ def test_sigterm_mid_ingest_exits_130_and_leaks_nothing(tmp_path: Path) -> None:
     H.check_clean(archive)
 
 
-def test_debug_flag_is_the_only_way_to_a_traceback(tmp_path: Path) -> None:
-    """Errors carry paths and counts; the CLI prints no locals (typer's pretty
-    exceptions are off): a failing ingest's output holds no message text."""
+def test_archive_error_carries_no_text(tmp_path: Path) -> None:
+    """Errors carry paths and counts, never file contents: a folder that is not an
+    archive (exit 4) is named, what it holds is not quoted."""
     drop = H.inputs_dir(tmp_path) / "drop"
     H.write_chat(drop / "One.txt", 50, seed=1)
     archive = tmp_path / "archive"
@@ -114,4 +113,3 @@ def test_debug_flag_is_the_only_way_to_a_traceback(tmp_path: Path) -> None:
     assert run.code == 4, run.stderr
     assert "Traceback" not in run.stderr
     H.assert_no_canary(run.stdout, run.stderr)
-    assert subprocess.run(["true"], check=False).returncode == 0
