@@ -347,6 +347,23 @@ def verify_report(root: Path, *, expect_ok: bool) -> Any:
     return rep
 
 
+def assert_leftovers_reported(root: Path, state: State) -> None:
+    """``verify`` names every leftover as a warning (not hidden, not an error), and
+    ``--strict`` fails on them; an interrupted commit is reported too."""
+    try:
+        from imarchive.verify import verify
+    except ImportError:
+        return
+    rep = verify(root, level="default", expect_head=None, strict=True)
+    errors = [p for p in rep.problems if p.severity == "error"]
+    assert not errors, f"verify: {errors}"
+    warned = {p.path for p in rep.problems if p.severity == "warning"}
+    unreported = {p for p in state.leftovers if not p.endswith("/intent.json")} - warned
+    assert not unreported, f"leftovers verify does not report: {sorted(unreported)}"
+    if state.leftovers or state.derived_lagging:
+        assert warned and not rep.ok, "verify --strict passes despite leftovers"
+
+
 def chain_ok(state: State, root: Path) -> None:
     prev = sha256_path(root / "_archive" / "archive.json")
     for seq, r in enumerate(state.records, 1):

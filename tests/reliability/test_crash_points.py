@@ -7,6 +7,8 @@ dead writer's lock, and ends with exactly the rows of an uninterrupted run."""
 from __future__ import annotations
 
 import json
+import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,15 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
     return H.rows(archive)
 
 
-def crash_run(tmp_path: Path, crash: dict[str, Any]) -> tuple[Path, Path, H.State, H.Run, int]:
+def lock_owner(archive: Path) -> list[int]:
+    """The pid holding the writer lock (a dead writer's, after a crash), if any."""
+    owner = archive / "_archive/lock/owner.json"
+    return [json.loads(owner.read_text())["pid"]] if owner.exists() else []
+
+
+def crash_run(
+    tmp_path: Path, crash: dict[str, Any]
+) -> tuple[Path, Path, H.State, H.Run, list[int]]:
     """Ingest ``first``, then crash while ingesting ``second``; check the state the
     crash left. Returns archive, the second folder, the state, the run, the dead pid."""
     first, second = make_inputs(H.inputs_dir(tmp_path))
@@ -74,11 +84,10 @@ def crash_run(tmp_path: Path, crash: dict[str, Any]) -> tuple[Path, Path, H.Stat
     assert run.code == 0, run.stderr
     crashed = H.ingest(archive, second, workdir=tmp_path, crash=crash)
     assert crashed.code == H.CRASH_CODE, f"crash point never reached: {crashed.stderr}"
-    owner = json.loads((archive / "_archive/lock/owner.json").read_text())
     state = H.check_committed(archive)
-    H.verify_report(archive, expect_ok=True)
+    H.assert_leftovers_reported(archive, state)
     H.assert_no_canary(crashed.stdout, crashed.stderr, dirs=H.leak_dirs(tmp_path))
-    return archive, second, state, crashed, int(owner["pid"])
+    return archive, second, state, crashed, lock_owner(archive)
 
 
 def rerun_and_check(
@@ -134,7 +143,8 @@ def test_crash_point(
         assert not state.derived_lagging
         if name not in ("staged_temp_written",):
             assert state.leftovers, "the interrupted batch left evidence behind"
-    rerun_and_check(archive, second, state, [dead], reference, tmp_path)
+    assert dead, "the crash left the dead writer's lock"
+    rerun_and_check(archive, second, state, dead, reference, tmp_path)
 
 
 def test_crash_while_setting_leftovers_aside(tmp_path: Path, reference: pa.Table) -> None:
@@ -146,11 +156,37 @@ def test_crash_while_setting_leftovers_aside(tmp_path: Path, reference: pa.Table
     again = {"when": "after", "op": "replace", "match": r"/_archive/quarantine/", "nth": 1}
     crashed = H.ingest(archive, second, workdir=tmp_path, crash=again)
     assert crashed.code == H.CRASH_CODE, crashed.stderr
-    owner = json.loads((archive / "_archive/lock/owner.json").read_text())
     mid = H.check_committed(archive)
     assert mid.head_seq == 1
-    H.verify_report(archive, expect_ok=True)
-    final = rerun_and_check(archive, second, mid, [dead, int(owner["pid"])], reference, tmp_path)
+    H.assert_leftovers_reported(archive, mid)
+    final = rerun_and_check(archive, second, mid, dead + lock_owner(archive), reference, tmp_path)
     new = final.record(2)
     # every file of the first interrupted batch is accounted for in the record
     assert state.leftovers <= {e["original_path"] for e in new["set_aside"]}
+
+
+@pytest.mark.stress
+def test_crash_at_every_traced_step(
+    tmp_path_factory: pytest.TempPathFactory, reference: pa.Table
+) -> None:
+    """Every file-system step a batch takes inside the archive (each open for writing,
+    fsync, link, rename, replace, unlink, rmtree), traced once, then crashed before and
+    after, one at a time."""
+    base = tmp_path_factory.mktemp("trace")
+    first, second = make_inputs(H.inputs_dir(base))
+    archive = base / "archive"
+    assert H.ingest(archive, first, workdir=base).code == 0
+    trace = base / "trace.txt"
+    assert H.ingest(archive, second, workdir=base, trace=str(trace)).code == 0
+    steps = [line.split("\t", 1) for line in trace.read_text().splitlines()]
+    steps = [(op, path) for op, path in steps if "/archive/" in path]
+    assert len(steps) > 20
+    seen: Counter[str] = Counter()
+    for i, (op, _path) in enumerate(steps):
+        seen[op] += 1
+        for when in ("before", "after"):
+            tmp = base / f"{i}-{when}"
+            crash = {"when": when, "op": op, "match": "/archive/", "nth": seen[op]}
+            target, second_, state, _, dead = crash_run(tmp, crash)
+            rerun_and_check(target, second_, state, dead, reference, tmp)
+            shutil.rmtree(tmp)

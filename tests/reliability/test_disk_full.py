@@ -82,7 +82,7 @@ class Attempts:
         H.assert_no_canary(run.stdout, run.stderr, dirs=H.leak_dirs(self.tmp))
         assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
         state = H.check_committed(archive)
-        H.verify_report(archive, expect_ok=True)
+        H.assert_leftovers_reported(archive, state)
         if run.code == 0:
             self.outcomes["committed"] += 1
         else:
