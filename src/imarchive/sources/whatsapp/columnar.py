@@ -53,7 +53,7 @@ from imarchive.sources.whatsapp.reader import (
 from imarchive.sources.whatsapp.timeparse import BadTimestamp, ymd
 
 FAST_MIN_BYTES = 1 << 20  # smaller exports take milliseconds on the exact path
-BLOCK_SIZE = 4 * 1024 * 1024
+BLOCK_SIZE = 2 * 1024 * 1024
 MIN_STRICT_SHARE = 0.9  # of the sample's headers, else the exact reader runs
 
 _MARKS_RE = r"[\x{200e}\x{200f}\x{feff}]*"
@@ -643,6 +643,12 @@ class _Pass2:
         self.sender_ids: dict[str, str] = {}
         self.meanings: dict[str, markers.Meaning] = {}
         self.omitted: dict[str | None, Attachment] = {}
+        self.refs: dict[str | None, Attachment] = {}
+        self.names: list[str] = []  # strings of the coded columns (kind, native_type, ...)
+        self.codes: dict[str, int] = {}
+        for text in ("text", "system", "unknown", "outbound", "inbound"):
+            self._code(text)
+        self.consts: dict[str, pa.Array] = {}
 
     def run(self) -> Iterator[pa.Table]:
         p = self.p
@@ -651,6 +657,7 @@ class _Pass2:
         first = True
         chunks = _chunks(p.src.opener(), p.skip, p.block_size)
         pending = next(chunks, None)
+        blocks = 0
         while pending is not None:
             nxt = next(chunks, None)
             buf = carry + pending if carry else pending
@@ -671,6 +678,9 @@ class _Pass2:
             pending = nxt
             if table is not None and table.num_rows:
                 yield table
+            blocks += 1
+            if blocks % 2 == 0:
+                _release_free_memory()
         self.rep.lines_total = self.total
 
     # -- one block ------------------------------------------------------------------------
@@ -978,6 +988,20 @@ class _Pass2:
             self.carry_key, self.carry_counts = last, new
         return out
 
+    def _code(self, text: str) -> int:
+        code = self.codes.get(text)
+        if code is None:
+            code = self.codes[text] = len(self.names)
+            self.names.append(text)
+        return code
+
+    def _strings(self, codes: np.ndarray) -> pa.Array:
+        """Strings from codes of ``self.names`` (-1: null)."""
+        idx = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
+        return pa.DictionaryArray.from_arrays(idx, pa.array(self.names, pa.string())).cast(
+            pa.string()
+        )
+
     def _kinds(self, authors: pa.Array, bodies: pa.Array) -> dict[str, Any]:
         """kind, native_type, deleted, edited and attachments: ``markers.classify`` of the
         bodies that could be more than text (once per distinct body), text otherwise."""
@@ -987,9 +1011,9 @@ class _Pass2:
             pc.is_in(bodies, pa.array(_SPECIAL_WORDS, pa.string()))
         )
         look = np.flatnonzero(maybe & is_user)
-        kind = np.full(n, "text", dtype=object)
-        kind[~is_user] = "system"
-        native: list[str | None] = [None] * n
+        codes = self.codes
+        kind = np.where(is_user, codes["text"], codes["system"]).astype(np.int32)
+        native = np.full(n, -1, dtype=np.int32)
         deleted = np.zeros(n, dtype=bool)
         edited = np.zeros(n, dtype=bool)
         att_rows: list[int] = []
@@ -1002,15 +1026,22 @@ class _Pass2:
                 mean = self.meanings.get(body)
                 if mean is None:
                     mean = markers.classify(body)
-                    if len(self.meanings) < 100_000:
+                    if len(self.meanings) < 10_000:
                         self.meanings[body] = mean
-                kind[i] = str(mean.kind)
-                native[i] = mean.native_type
+                kind[i] = self._code(str(mean.kind))
+                if mean.native_type is not None:
+                    native[i] = self._code(mean.native_type)
                 deleted[i] = mean.deleted
                 edited[i] = mean.edited
                 if mean.media == "ref":
+                    # the same file each time: stored (or found missing) once
+                    ref = self.refs.get(mean.media_name)
+                    if ref is None:
+                        ref = src.attachment(mean.media_name, sink)
+                        if len(self.refs) < 10_000:
+                            self.refs[mean.media_name] = ref
                     att_rows.append(i)
-                    att_vals.append(src.attachment(mean.media_name, sink))
+                    att_vals.append(ref)
                 elif mean.media == "omitted":
                     att = self.omitted.get(mean.media_name)
                     if att is None:
@@ -1055,11 +1086,12 @@ class _Pass2:
             sids.append(s)
         sender_id = pa.array(sids, pa.string()).take(enc.indices)
         is_user = mc["is_user"]
+        c = self.codes
         if owner is None:
-            direction = np.where(is_user, "unknown", "system")
+            direction = np.where(is_user, c["unknown"], c["system"])
         else:
             out = _np_bool(pc.fill_null(pc.equal(authors, pa.scalar(owner)), False))
-            direction = np.where(is_user, np.where(out, "outbound", "inbound"), "system")
+            direction = np.where(is_user, np.where(out, c["outbound"], c["inbound"]), c["system"])
         # ids
         inst = _iso_instants(instant)
         if len(instant) and instant.min() < _YEAR_1000_US:
@@ -1105,7 +1137,12 @@ class _Pass2:
         )
 
         def const(v: str | None) -> pa.Array:
-            return pa.nulls(n, pa.string()) if v is None else pa.repeat(pa.scalar(v), n)
+            if v is None:
+                return pa.nulls(n, pa.string())
+            arr = self.consts.get(v)
+            if arr is None or len(arr) < n:
+                arr = self.consts[v] = pa.repeat(pa.scalar(v, pa.string()), max(n, 65_536))
+            return arr.slice(0, n)
 
         cols: dict[str, pa.Array] = {
             "message_id": message_id,
@@ -1118,12 +1155,12 @@ class _Pass2:
             "conversation_type": const(str(self.ctype)),
             "sender_id": sender_id,
             "sender_name": authors,
-            "direction": pa.array(direction, pa.string()),
+            "direction": self._strings(direction.astype(np.int32)),
             "sent_at": sent_at,
             "sent_at_source": ts,
             "source_timezone": const(opts.timezone),
-            "kind": pa.array(mc["kind"], pa.string()),
-            "native_type": pa.array(mc["native"], pa.string()),
+            "kind": self._strings(mc["kind"]),
+            "native_type": self._strings(mc["native"]),
             "body": bodies,
             "edited": pa.array(mc["edited"]),
             "deleted": pa.array(mc["deleted"]),
@@ -1176,6 +1213,25 @@ def _iso_instants(us: np.ndarray) -> pa.StringArray:
         pa.py_buffer(out.tobytes()),
     )
     return arr
+
+
+_TRIM: list[Callable[[int], int]] = []
+
+
+def _release_free_memory() -> None:
+    """Hand freed heap pages back to the system after each block (glibc keeps the
+    blocks' transient buffers otherwise: peak RSS would grow with the file)."""
+    if not _TRIM:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        try:
+            trim = ctypes.CDLL(name).malloc_trim if name else None
+        except (OSError, AttributeError):
+            trim = None
+        _TRIM.append(trim if trim is not None else (lambda pad: 0))
+    _TRIM[0](0)
 
 
 def _count_lines(text: str) -> int:
