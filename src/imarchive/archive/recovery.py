@@ -64,6 +64,9 @@ def find(archive: Archive, batches: list[BatchInfo], own_txn: Path | None = None
             refresh_derived(archive, batches)
             shutil.rmtree(d, ignore_errors=True)
             continue
+        if next(walk_files(d), None) is None:
+            shutil.rmtree(d, ignore_errors=True)  # empty folders only: nothing to keep
+            continue
         found.txn_dirs.append((d, intent))
     if batches and manifest_head(archive) != (batches[-1].seq, batches[-1].sha256):
         refresh_derived(archive, batches)  # derived files lag behind the newest record
@@ -148,10 +151,9 @@ def set_aside(
         }
         moves.append((rel, dest_rel))
     out = sorted(records.values(), key=lambda r: r["path"])
-    if not moves and not out:
-        return out
-    intent = {"batch_id": batch_id, "seq": seq, "publish": out}
-    write_atomic(staging / "intent.json", L.dumps(intent), overwrite=True)
+    if moves or out:
+        intent = {"batch_id": batch_id, "seq": seq, "publish": out}
+        write_atomic(staging / "intent.json", L.dumps(intent), overwrite=True)
     for rel, dest_rel in moves:
         src = root / rel
         if not dest_rel:
