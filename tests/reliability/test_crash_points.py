@@ -24,6 +24,7 @@ PUBLISHED = r"/(messages|sources|attachments)/"
 # which the child dies. ``fsync`` of a temp = data written; after it = durable; ``link``/
 # ``replace`` = renamed into place.
 POINTS = [
+    ("before_staging", "before", "open", TXN + r"stage/", 1),
     ("staged_temp_written", "before", "fsync", TXN + r"stage/", 1),
     ("staged_temp_fsynced", "after", "fsync", TXN + r"stage/", 1),
     ("intent_temp_written", "before", "fsync", TXN + r"\.tmp-.*intent\.json\.part$", 1),
@@ -141,7 +142,7 @@ def test_crash_point(
     else:
         assert state.head_seq == 1, "no batch record: the archive is still at batch 1"
         assert not state.derived_lagging
-        if name not in ("staged_temp_written",):
+        if name not in ("before_staging", "staged_temp_written"):
             assert state.leftovers, "the interrupted batch left evidence behind"
     assert dead, "the crash left the dead writer's lock"
     rerun_and_check(archive, second, state, dead, reference, tmp_path)
