@@ -24,8 +24,14 @@ def _dead_pid() -> int:
     return proc.pid  # reaped: no process has this pid now (reuse within the test is unlikely)
 
 
+ROUNDS = [0, *(pytest.param(k, marks=pytest.mark.stress) for k in range(1, 16))]
+
+
+@pytest.mark.parametrize("round_", ROUNDS)  # races differ from run to run: repeat under stress
 @pytest.mark.parametrize("stale_lock", [False, True], ids=["no-lock", "stale-lock"])
-def test_four_concurrent_ingests_end_with_the_union(tmp_path: Path, stale_lock: bool) -> None:
+def test_four_concurrent_ingests_end_with_the_union(
+    tmp_path: Path, stale_lock: bool, round_: int
+) -> None:
     """Four runs released at once on overlapping drop folders (optionally racing to break
     the same stale lock): the union of their messages, each once; every batch committed
     or absent; the chain intact; one lock break on record when there was a stale lock."""
