@@ -11,6 +11,7 @@ a message) about as likely as a sha256 collision of 2^64 messages.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -19,6 +20,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 DIGEST = "S16"
+SPILL_BYTES = 256 * 1024  # sorted id arrays at least this large can live in a file
+
+
+def spill(arr: np.ndarray) -> np.ndarray:
+    """A sorted digest array moved to an anonymous temporary file (deleted with its last
+    reference, or by the system if the process dies) and memory-mapped read-only: a
+    lookup touches a few pages, so ids not being added to cost no resident memory."""
+    if arr.nbytes < SPILL_BYTES or isinstance(arr, np.memmap):
+        return arr
+    with tempfile.TemporaryFile(prefix="imarchive-ids-") as fh:
+        np.ascontiguousarray(arr).tofile(fh)
+        fh.flush()
+        mapped: np.ndarray = np.memmap(fh, dtype=DIGEST, mode="r", shape=arr.shape)
+    return mapped
 
 
 # hex digit → value; 255 for anything else
@@ -83,7 +98,7 @@ class IdIndex:
                 digests(pq.read_table(path, columns=["message_id"]).column("message_id"))
                 for path in self._files_of(partition)
             ]
-            arr = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=DIGEST)
+            arr = spill(np.sort(np.concatenate(parts))) if parts else np.empty(0, dtype=DIGEST)
             self._ids[partition] = arr
         return arr
 
@@ -100,7 +115,7 @@ class IdIndex:
 
     def accept(self, partition: str, accepted: np.ndarray) -> None:
         if len(accepted):
-            self._ids[partition] = np.sort(np.concatenate([self._load(partition), accepted]))
+            self._ids[partition] = spill(merge(self._load(partition), accepted))
 
 
 def merge(sorted_arr: np.ndarray, more: np.ndarray) -> np.ndarray:
