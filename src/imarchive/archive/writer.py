@@ -42,7 +42,7 @@ from imarchive.archive.fsio import (
     sha256_file,
     write_atomic,
 )
-from imarchive.archive.ids import IdIndex, digests, merge, partition_keys
+from imarchive.archive.ids import IdIndex, digests, merge, partition_keys, spill
 from imarchive.archive.store import Archive, BatchInfo, iso, refresh_derived
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, AttachmentStatus, Message
@@ -192,8 +192,8 @@ class BatchWriter:
             if part.rows:
                 sha, size = sha256_file(part.path)
                 stage.files.append(_Staged("messages", "", part.path, sha, size, part))
-        for partition, ids in stage.pending.items():
-            self.index.accept(partition, ids)
+        for partition in list(stage.pending):
+            self.index.accept(partition, stage.pending.pop(partition))
         self.files.extend(stage.files)
         return stage.new, stage.duplicate
 
@@ -286,7 +286,14 @@ class BatchWriter:
         if rows.schema != MESSAGE_SCHEMA:
             rows = rows.select(MESSAGE_SCHEMA.names).cast(MESSAGE_SCHEMA)
         table = stamp(rows, self.seq, self.ingested_at)
-        for partition, sub in _by_partition(table):
+        parts = _by_partition(table)
+        # ids of partitions this chunk does not touch go to a file (exports run in time
+        # order: their months are done); memory stays flat however long the export
+        touched = {p for p, _ in parts}
+        for partition, ids in stage.pending.items():
+            if partition not in touched:
+                stage.pending[partition] = spill(ids)
+        for partition, sub in parts:
             probe = digests(sub.column("message_id"))
             pending = stage.pending.get(partition, np.empty(0, dtype="S16"))
             mask = self.index.new_mask(partition, probe, pending)
