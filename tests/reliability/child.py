@@ -78,37 +78,45 @@ def install_hooks(hooks: Hooks) -> None:
         fd = fd if isinstance(fd, int) else fd.fileno()
         path = _fd_path(fd)
         hooks.event("before", "fsync", path)
-        real_fsync(fd)
-        hooks.event("after", "fsync", path)
+        try:
+            real_fsync(fd)
+        finally:
+            hooks.event("after", "fsync", path)
 
     def two(op: str, real: Any) -> Any:
         def wrapped(src: Any, dst: Any, *a: Any, **kw: Any) -> Any:
             path = os.fspath(dst)
             hooks.event("before", op, str(path))
-            rv = real(src, dst, *a, **kw)
-            hooks.event("after", op, str(path))
-            return rv
+            try:
+                return real(src, dst, *a, **kw)
+            finally:  # "after" a call that failed too: the step ran, whatever its outcome
+                hooks.event("after", op, str(path))
 
         return wrapped
 
     def unlink(path: Any, *a: Any, **kw: Any) -> None:
         hooks.event("before", "unlink", str(os.fspath(path)))
-        real_unlink(path, *a, **kw)
-        hooks.event("after", "unlink", str(os.fspath(path)))
+        try:
+            real_unlink(path, *a, **kw)
+        finally:
+            hooks.event("after", "unlink", str(os.fspath(path)))
 
     def rmtree(path: Any, *a: Any, **kw: Any) -> None:
         hooks.event("before", "rmtree", str(os.fspath(path)))
-        real_rmtree(path, *a, **kw)
-        hooks.event("after", "rmtree", str(os.fspath(path)))
+        try:
+            real_rmtree(path, *a, **kw)
+        finally:
+            hooks.event("after", "rmtree", str(os.fspath(path)))
 
     def open_(file: Any, mode: str = "r", *a: Any, **kw: Any) -> Any:
         writing = isinstance(file, str | bytes | os.PathLike) and any(c in mode for c in "wxa")
         if writing:
             hooks.event("before", "open", str(os.fspath(file)))
-        fh = real_open(file, mode, *a, **kw)
-        if writing:
-            hooks.event("after", "open", str(os.fspath(file)))
-        return fh
+        try:
+            return real_open(file, mode, *a, **kw)
+        finally:
+            if writing:
+                hooks.event("after", "open", str(os.fspath(file)))
 
     os.fsync = fsync
     os.link = two("link", real_link)
