@@ -1002,6 +1002,20 @@ class _Pass2:
             pa.string()
         )
 
+    def _attachment(self, media: str, name: str | None) -> Attachment:
+        """The attachment of a marker: the file looked up (stored, or found missing) or
+        an omitted one; once per name, as the file is the same each time."""
+        cache = self.refs if media == "ref" else self.omitted
+        att = cache.get(name)
+        if att is None:
+            if media == "ref":
+                att = self.p.src.attachment(name, self.p.ctx.media)
+            else:
+                att = inputs.omitted(name)
+            if len(cache) < 10_000:
+                cache[name] = att
+        return att
+
     def _kinds(self, authors: pa.Array, bodies: pa.Array) -> dict[str, Any]:
         """kind, native_type, deleted, edited and attachments: ``markers.classify`` of the
         bodies that could be more than text (once per distinct body), text otherwise."""
@@ -1019,35 +1033,38 @@ class _Pass2:
         att_rows: list[int] = []
         att_vals: list[Attachment] = []
         if len(look):
-            texts = bodies.take(pa.array(look)).to_pylist()
-            src = self.p.src
-            sink = self.p.ctx.media
-            for i, body in zip(look.tolist(), texts, strict=True):
+            # once per distinct body, then mapped back to the rows
+            enc = pc.dictionary_encode(bodies.take(pa.array(look)))
+            idx = enc.indices.to_numpy(zero_copy_only=False)
+            distinct = enc.dictionary.to_pylist()
+            m = len(distinct)
+            u_kind = np.empty(m, dtype=np.int32)
+            u_native = np.full(m, -1, dtype=np.int32)
+            u_deleted = np.zeros(m, dtype=bool)
+            u_edited = np.zeros(m, dtype=bool)
+            u_att: list[Attachment | None] = [None] * m
+            for k, body in enumerate(distinct):
                 mean = self.meanings.get(body)
                 if mean is None:
                     mean = markers.classify(body)
                     if len(self.meanings) < 10_000:
                         self.meanings[body] = mean
-                kind[i] = self._code(str(mean.kind))
+                u_kind[k] = self._code(str(mean.kind))
                 if mean.native_type is not None:
-                    native[i] = self._code(mean.native_type)
-                deleted[i] = mean.deleted
-                edited[i] = mean.edited
-                if mean.media == "ref":
-                    # the same file each time: stored (or found missing) once
-                    ref = self.refs.get(mean.media_name)
-                    if ref is None:
-                        ref = src.attachment(mean.media_name, sink)
-                        if len(self.refs) < 10_000:
-                            self.refs[mean.media_name] = ref
-                    att_rows.append(i)
-                    att_vals.append(ref)
-                elif mean.media == "omitted":
-                    att = self.omitted.get(mean.media_name)
-                    if att is None:
-                        att = self.omitted[mean.media_name] = inputs.omitted(mean.media_name)
-                    att_rows.append(i)
-                    att_vals.append(att)
+                    u_native[k] = self._code(mean.native_type)
+                u_deleted[k] = mean.deleted
+                u_edited[k] = mean.edited
+                if mean.media is not None:
+                    u_att[k] = self._attachment(mean.media, mean.media_name)
+            kind[look] = u_kind[idx]
+            native[look] = u_native[idx]
+            deleted[look] = u_deleted[idx]
+            edited[look] = u_edited[idx]
+            has = np.array([a is not None for a in u_att], dtype=bool)
+            if has.any():
+                sel = has[idx]
+                att_rows = look[sel].tolist()
+                att_vals = [a for k in idx[sel].tolist() if (a := u_att[k]) is not None]
         return {
             "kind": kind,
             "native": native,
