@@ -205,6 +205,15 @@ def test_odd_rows(pc3_plain: Path, tmp_path: Path, batch: int) -> None:
     }
 
 
+def test_checked_scan_only(
+    pc3_plain: Path, tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blob-checked query from the start (SQLite 3.45+ reads blobs as JSONB)."""
+    monkeypatch.setattr(pc3_columnar, "UNCHECKED_JSON", False)
+    copy = _odd_copy(pc3_plain, tmp_path / "acct")
+    assert assert_same(copy).num_rows > 40
+
+
 def test_table_without_rowid_key(pc3_plain: Path, tmp_path: Path, batch: int) -> None:
     """localId not the INTEGER PRIMARY KEY: one checked scan, no resuming."""
     copy = _odd_copy(pc3_plain, tmp_path / "acct")

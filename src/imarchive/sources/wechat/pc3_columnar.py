@@ -1,13 +1,12 @@
 """wechat-pc3, columnar: the rows of ``Pc3Reader.read_messages``, as Arrow tables.
 
 The per-row path builds one ``Message`` per row (~30 µs each). Here SQLite reads rows in
-batches of thousands (``json_object`` makes ``raw``), and each column is computed for the
-whole batch at once:
-kinds from type codes per *distinct* code, names per distinct (sender, room), times, ids
-and locators as array kernels. Python work per row is left only where the data demands it:
-the XML of app messages and system notices (through the same ``interpret``), BytesExtra
-senders of inbound group messages and media paths (a faster decoder with the same results,
-memoised per blob), one sha256 per row.
+batches of thousands (``json_object`` makes ``raw``) and each column is computed for the
+whole batch at once: kinds from type codes per *distinct* code, names per distinct (sender,
+room), conversations per distinct talker, times, ids and locators as array kernels. Python
+work per row is left only where the data demands it: the XML of app messages and system
+notices (through the same ``interpret``), BytesExtra of inbound group messages (memoised per
+blob) and of media rows (a faster decoder with the same results), one sha256 per row.
 
 Rows this path does not model (a value of an unexpected SQLite type, invalid UTF-8, a blob
 in a text column, a time outside years 1000-9999, an empty talker) go through the per-row
@@ -52,6 +51,9 @@ PER_ROW_TYPES = frozenset({37, 42, 48, 49, 50, 64, 10000, 10002})
 INT_COLUMNS = ("localId", "MsgSvrID", "Type", "SubType", "IsSender", "CreateTime")
 TEXT_COLUMNS = ("StrTalker", "StrContent")
 MAX_BLOB_COLUMNS = 8  # the `_base64` lists are enumerated: 2**n of them
+# From 3.45 on, SQLite reads a blob given to json_object() as JSONB instead of failing:
+# the query without blob checks is only safe before.
+UNCHECKED_JSON = sqlite3.sqlite_version_info < (3, 45, 0)
 CACHE_MAX = 4096  # memoised BytesExtra blobs (group senders repeat theirs)
 
 KINDS: tuple[K, ...] = tuple(K)
@@ -264,8 +266,8 @@ class ShardReader:
         resumable = self._rowid_key()
         # Without the per-column blob checks SQLite builds the JSON much faster; a blob in
         # a text column then fails the query, which resumes after the last whole batch
-        # with the checks on (a resumable scan only).
-        checked = not resumable
+        # with the checks on (a resumable scan only; see UNCHECKED_JSON).
+        checked = not resumable or not UNCHECKED_JSON
         last: int | None = None
         while True:
             sql = self._sql(checked, last is not None)
