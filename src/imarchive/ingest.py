@@ -7,6 +7,7 @@ import getpass
 import hashlib
 import os
 import socket
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -199,6 +200,9 @@ def _run_input(
         ok = True
     except SourceError as exc:
         result.error = exc.reason
+    except sqlite3.DatabaseError as exc:
+        # a damaged database file of a dump: that input is rejected, the run goes on
+        result.error = f"damaged database ({exc})"
     except OSError as exc:
         if exc.errno in WRITE_ERRNOS:
             raise  # the archive's disk, not this input: stops the run (see _ingest)

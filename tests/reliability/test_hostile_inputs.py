@@ -366,14 +366,9 @@ def test_one_50mb_line_bounded_memory(tmp_path: Path, shape: str) -> None:
     assert peak < baseline + 24 * 50, f"peak RSS {peak:.0f} MB"
 
 
-# -- found by the fuzzers (test_fuzz.py); reader fixes pending --------------------------------
+# -- found by the fuzzers (test_fuzz.py) --------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sources/containers.py SafeZip lets zipfile's RuntimeError (member flagged as "
-    "encrypted) escape: the whole run ends in 'internal error' (exit 70)",
-)
 def test_zip_member_flagged_encrypted(tmp_path: Path) -> None:
     from tests.reliability.test_fuzz import WA_ZIPS, Flip, mutate
 
@@ -386,11 +381,6 @@ def test_zip_member_flagged_encrypted(tmp_path: Path) -> None:
     check_rejected(tmp_path, run, archive, [bad])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wechat-pc3 lets sqlite3.DatabaseError ('database disk image is malformed') "
-    "escape from a damaged MicroMsg.db: the whole run ends in 'internal error' (exit 70)",
-)
 def test_wechat_dump_with_a_malformed_database(tmp_path: Path) -> None:
     from tests.reliability.test_fuzz import PC3, Shuffle, mutate
 

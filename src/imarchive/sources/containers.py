@@ -106,16 +106,33 @@ class SafeZip:
     def open(self, name: str) -> IO[bytes]:
         try:
             return self._zf.open(name)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        except RuntimeError as exc:  # zipfile's "File … is encrypted, password required"
+            raise SourceError(
+                "zip member is encrypted; export the chat again without a password"
+            ) from exc
+        except MEMBER_ERRORS as exc:
             raise SourceError(f"cannot read zip member ({type(exc).__name__})") from exc
 
     def read(self, name: str) -> bytes:
         try:
             with self._zf.open(name) as fh:
                 return fh.read()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        except RuntimeError as exc:
+            raise SourceError(
+                "zip member is encrypted; export the chat again without a password"
+            ) from exc
+        except MEMBER_ERRORS as exc:
             raise SourceError(f"corrupt zip member ({type(exc).__name__})") from exc
 
 
+# Exceptions opening or reading a member can raise (bad headers, unknown compression).
+MEMBER_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    zlib.error,
+)
 # Exceptions a member stream can raise part-way (CRC mismatch, truncation).
 STREAM_ERRORS: tuple[type[BaseException], ...] = (zipfile.BadZipFile, EOFError, OSError, zlib.error)
