@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := demo-archive
 
-.PHONY: demo test lint typecheck pytest stress bench clean
+.PHONY: demo test lint typecheck pytest stress bench bench-quick bench-full clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,13 @@ stress: $(VENV)/.installed-test
 	$(BIN)/pytest -m stress -o addopts=-q
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --quick $(BENCH_ARGS)
+
+bench-full: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --full $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .mypy_cache .ruff_cache .pytest_cache
