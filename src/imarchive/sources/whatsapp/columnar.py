@@ -557,7 +557,7 @@ class FastParse(_Parse):
     def _authors(self, pre: infer.Prepass, lines: _Lines, hdr: _Headers) -> None:
         """``Prepass._author`` for every header: per distinct name where the rule only
         depends on the name, per line otherwise."""
-        split = self._split(lines, hdr)
+        split = self._split(lines, hdr)  # LRM bodies: per line (Prepass._author)
         simple, author_arr = split[0], split[1]
         names = pc.unique(author_arr.filter(pa.array(simple))).to_pylist()
         complex_rows = ~simple
@@ -569,9 +569,13 @@ class FastParse(_Parse):
             assert m is not None
             pre._author(text, m)
 
-    def _split(self, lines: _Lines, hdr: _Headers) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    def _split(
+        self, lines: _Lines, hdr: _Headers
+    ) -> tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]:
         """For every header: whether its author is the plain ``Name: `` split (strict
-        header, no LRM before the name or the body), the name, and the ``: `` offset."""
+        header, no LRM before the name or the body), the name, the ``: `` offset, and
+        whether it is that split but for an LRM before the body (an iOS notice with the
+        chat name as author, or a media line: ``FastParse`` tells them apart)."""
         u8 = lines.u8
         hl = hdr.lines
         first_end = lines.text_end[hl]
@@ -589,8 +593,8 @@ class FastParse(_Parse):
             & (_gather(u8, body + 1) == 0x80)
             & (_gather(u8, body + 2) == 0x8E)
         )
-        simple = hdr.is_strict & (pos >= 0) & ~lrm_first & ~(lrm_body & (pos >= 0))
-        a_end = np.where(simple, start + pos, start)
+        base = hdr.is_strict & (pos >= 0) & ~lrm_first
+        a_end = np.where(base, start + pos, start)
         authors = _spans(lines.buf, start, a_end)
         # names that show an event line ("X changed the subject to “A: B”") go per record
         enc = pc.dictionary_encode(authors)
@@ -601,8 +605,8 @@ class FastParse(_Parse):
             dtype=bool,
         )
         if bad.any():
-            simple = simple & ~bad[enc.indices.to_numpy(zero_copy_only=False)]
-        return simple, authors, pos
+            base = base & ~bad[enc.indices.to_numpy(zero_copy_only=False)]
+        return base & ~lrm_body, authors, pos, base & lrm_body
 
     # -- pass 2 -------------------------------------------------------------------------
 
@@ -644,6 +648,7 @@ class _Pass2:
         self.meanings: dict[str, markers.Meaning] = {}
         self.omitted: dict[str | None, Attachment] = {}
         self.refs: dict[str | None, Attachment] = {}
+        self.notices: dict[str, bool] = {}
         self.names: list[str] = []  # strings of the coded columns (kind, native_type, ...)
         self.codes: dict[str, int] = {}
         for text in ("text", "system", "unknown", "outbound", "inbound"):
@@ -734,7 +739,8 @@ class _Pass2:
         n = len(hl)
         line_no = line0 + hl
         # authors: the plain "Name: " split where it applies (see FastParse._split)
-        simple, authors, pos = self.p._split(lines, hdr)
+        simple, authors, pos, lrm_body = self.p._split(lines, hdr)
+        simple = simple | lrm_body  # the notices among them lose their author below
         start = np.minimum(hdr.hdr_end, lines.text_end[hl])
         slow = ~simple
         # dates and times
@@ -787,8 +793,16 @@ class _Pass2:
         # columns
         buf = lines.buf
         ts = _spans(buf, hdr.ts_start, hdr.ts_end)
-        author_arr = pc.if_else(pa.array(simple), authors, pa.scalar(None, pa.string()))
         body_arr = _spans(buf, body_start, content_end)
+        if lrm_body.any():
+            # "Chat name: \u200eMessages and calls are end-to-end encrypted…": system
+            rows_l = np.flatnonzero(lrm_body & ~slow)
+            enc = pc.dictionary_encode(body_arr.take(pa.array(rows_l)))
+            notice = np.array([self._notice(b) for b in enc.dictionary.to_pylist()], dtype=bool)
+            if notice.any():
+                simple = simple.copy()
+                simple[rows_l[notice[enc.indices.to_numpy(zero_copy_only=False)]]] = False
+        author_arr = pc.if_else(pa.array(simple), authors, pa.scalar(None, pa.string()))
         raw = _spans(buf, rec_start, rec_end)
         if slow_vals:
             idx = sorted(slow_vals)
@@ -817,6 +831,14 @@ class _Pass2:
         dup_n = self._counts(ts, author_arr, body_arr, keys)
         kinds = self._kinds(author_arr, body_arr)
         return used, self._table(instant, ts, author_arr, body_arr, raw, locs, dup_n, kinds)
+
+    def _notice(self, body: str) -> bool:
+        got = self.notices.get(body)
+        if got is None:
+            got = bool(markers.SYSTEM_NOTICE.match(body, 1))
+            if len(self.notices) < 10_000:
+                self.notices[body] = got
+        return got
 
     def _day_offset(self, day: int) -> int | None:
         """The zone's UTC offset (seconds) on a local day without a transition, else None."""
