@@ -55,6 +55,10 @@ SORT_KEYS = [("conversation_id", "ascending"), ("sent_at", "ascending")]
 # Parquet encoding and zstd run on a background thread (pyarrow releases the GIL there)
 # while the reader parses the next rows; this many tables at most wait for it.
 IN_FLIGHT = 2
+# The newest rows of a one-conversation chunk wait for the next chunk: exports run in
+# database order, a few minutes back now and then, so a part seldom has to be split
+# (and later compacted in memory) because a chunk starts before the previous one ended.
+HOLD_BACK_US = 3600 * 1_000_000
 
 
 def parquet_writer(path: Path) -> pq.ParquetWriter:
@@ -129,6 +133,7 @@ class InputStage:
     parts: dict[str, _Part] = field(default_factory=dict)  # the part each partition appends to
     all_parts: list[_Part] = field(default_factory=list)
     pending: dict[str, np.ndarray] = field(default_factory=dict)
+    held: dict[str, pa.Table] = field(default_factory=dict)  # rows waiting per partition
     new: int = 0
     duplicate: int = 0
 
@@ -178,6 +183,9 @@ class BatchWriter:
         assert stage is not None
         self.current = None
         try:
+            if ok:
+                for partition in list(stage.held):
+                    self._write_rows(stage, partition, stage.held.pop(partition))
             self._drain()  # a failed background write fails the input, as a direct one would
         except BaseException:
             with contextlib.suppress(Exception):
@@ -307,6 +315,16 @@ class BatchWriter:
             self._append(stage, partition, _sorted(sub))
 
     def _append(self, stage: InputStage, partition: str, rows: pa.Table) -> None:
+        held = stage.held.pop(partition, None)
+        if held is not None:  # earlier in the source: first among equal keys
+            rows = _sorted(pa.concat_tables([held, rows]))
+        rows, tail = _hold_back(rows)
+        if tail is not None:
+            stage.held[partition] = tail
+        if rows.num_rows:
+            self._write_rows(stage, partition, rows)
+
+    def _write_rows(self, stage: InputStage, partition: str, rows: pa.Table) -> None:
         conv = rows.column("conversation_id")
         ts = rows.column("sent_at").cast(pa.int64())
         first = (conv[0].as_py(), ts[0].as_py())
@@ -501,6 +519,19 @@ def _sorted(rows: pa.Table) -> pa.Table:
     if (ts[1:] >= ts[:-1]).all():
         return rows
     return rows.take(pa.array(np.argsort(ts, kind="stable")))
+
+
+def _hold_back(rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """Sorted one-conversation rows → (those older than the newest minus HOLD_BACK_US,
+    the rest as a compact copy); other rows are written at once."""
+    conv = rows.column("conversation_id")
+    lo, hi = pc.min_max(conv).values()
+    if not rows.num_rows or conv.null_count or lo != hi:
+        return rows, None
+    ts = rows.column("sent_at").combine_chunks().cast(pa.int64()).to_numpy()
+    cut = int(np.searchsorted(ts, ts[-1] - HOLD_BACK_US, side="left"))
+    tail = rows.slice(cut)
+    return rows.slice(0, cut), tail.take(pa.array(np.arange(tail.num_rows)))
 
 
 def _us_iso(us: int | None) -> str | None:
