@@ -43,6 +43,7 @@ from imarchive.archive.fsio import (
     write_atomic,
 )
 from imarchive.archive.ids import IdIndex, digests, merge, partition_keys, spill
+from imarchive.archive.merge import merged
 from imarchive.archive.store import Archive, BatchInfo, iso, refresh_derived
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, AttachmentStatus, Message
@@ -50,7 +51,6 @@ from imarchive.schema import MESSAGE_SCHEMA, SCHEMA, stamp, to_table
 from imarchive.sources.base import SourceRef
 
 ROW_GROUP = 131_072
-COMPACT_MAX_ROWS = 500_000  # partitions with several small parts are merged into one file
 SORT_KEYS = [("conversation_id", "ascending"), ("sent_at", "ascending")]
 # Parquet encoding and zstd run on a background thread (pyarrow releases the GIL there)
 # while the reader parses the next rows; this many tables at most wait for it.
@@ -386,26 +386,25 @@ class BatchWriter:
         return bool(self.files)
 
     def _compact(self) -> None:
-        """Merge the parts of a partition into one file where they are small enough, so
-        that a batch normally writes one file per partition, sorted throughout."""
+        """Merge the parts of each partition into one file, so that a batch normally
+        writes one file per partition, sorted throughout. The merge streams (see
+        ``archive.merge``): memory stays bounded however large the partition."""
         by_partition: dict[str, list[_Staged]] = {}
         for f in self.files:
             if f.kind == "messages" and f.part is not None:
                 by_partition.setdefault(f.part.partition, []).append(f)
         for partition, staged in by_partition.items():
-            rows = sum(f.part.rows for f in staged if f.part)
-            if len(staged) < 2 or rows > COMPACT_MAX_ROWS:
+            if len(staged) < 2:
                 continue
-            table = pa.concat_tables(pq.read_table(f.path, schema=SCHEMA) for f in staged)
-            table = table.sort_by(SORT_KEYS)  # stable: source order kept among equal keys
             self._part_no += 1
             path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
-            part = _Part(partition, path, parquet_writer(path), rows=table.num_rows)
+            part = _Part(partition, path, parquet_writer(path))
             assert part.writer is not None
-            part.writer.write_table(table, row_group_size=ROW_GROUP)
-            ts = table.column("sent_at").cast(pa.int64())
-            lo, hi = pc.min_max(ts).values()
-            part.min_ts, part.max_ts = lo.as_py(), hi.as_py()
+            for table in merged([f.path for f in staged]):
+                part.writer.write_table(table, row_group_size=ROW_GROUP)
+                part.rows += table.num_rows
+            part.min_ts = min(f.part.min_ts for f in staged if f.part and f.part.min_ts is not None)
+            part.max_ts = max(f.part.max_ts for f in staged if f.part and f.part.max_ts is not None)
             part.close()
             sha, size = sha256_file(path)
             for f in staged:
