@@ -259,3 +259,27 @@ def test_hypothesis_exports(
         check_same(path, block=block, timezone=tz, owner=owner)
     finally:
         path.unlink()
+
+
+def test_attachments_beside_a_loose_chat_file(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "IMG-20240301-WA0001.jpg").write_bytes(b"jpeg bytes")
+    (folder / "VID-20240301-WA0002.mp4").mkdir()  # a folder, not the file
+    (folder / "doc.pdf").write_bytes(b"pdf")
+    (folder / "PTT-20240301-WA0003.opus").symlink_to(folder / "doc.pdf")
+    names = [
+        "IMG-20240301-WA0001.jpg",
+        "VID-20240301-WA0002.mp4",
+        "PTT-20240301-WA0003.opus",
+        "IMG-20240301-WA0009.jpg",
+        "DOC.PDF",
+        "doc.pdf",
+    ]
+    text = "".join(
+        f"0{1 + k % 9}/03/2024, 10:0{k % 10} - Alice: {name} (file attached)\ncaption {k}\n"
+        for k, name in enumerate(names * 3)
+    )
+    path = _write(folder, "13/03/2024, 09:00 - Bob: hi\n" + text)
+    check_same(path, expect_fast=True)
+    check_same(path, block=30, expect_fast=True)

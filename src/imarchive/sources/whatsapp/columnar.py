@@ -30,7 +30,9 @@ names, a header in the first block). When it does not, the exact reader runs unc
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
@@ -41,10 +43,11 @@ import pyarrow.compute as pc
 
 from imarchive import textio
 from imarchive.identity import format_instant
-from imarchive.model import Attachment, ConversationType, Message
+from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
 from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA
 from imarchive.sources.base import ReadContext
 from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
+from imarchive.sources.whatsapp.inputs import _mime
 from imarchive.sources.whatsapp.reader import (
     SOURCE_FORMAT,
     SUSPICIOUS_BACKWARDS,
@@ -130,8 +133,11 @@ def _spans(data: pa.Buffer, start: np.ndarray, end: np.ndarray) -> pa.Array:
 
 def _gather(u8: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Bytes at positions (0 past the end)."""
-    ok = pos < len(u8)
-    out = np.zeros(len(pos), dtype=np.uint8)
+    if not len(pos) or (pos.max() < len(u8) and pos.min() >= -len(u8)):
+        got: np.ndarray = u8[pos]
+        return got
+    ok = (pos < len(u8)) & (pos >= 0)
+    out = np.zeros(pos.shape, dtype=np.uint8)
     out[ok] = u8[pos[ok]]
     return out
 
@@ -188,8 +194,9 @@ class _Lines:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.buf = pa.py_buffer(data)
-        self.u8 = np.frombuffer(data, dtype=np.uint8)
-        nl = np.flatnonzero(self.u8 == 10)
+        # the bytes, then 32 zero bytes: reads a little past the end need no bounds checks
+        self.u8 = np.frombuffer(data + bytes(32), dtype=np.uint8)
+        nl = np.flatnonzero(self.u8[: len(data)] == 10)
         ends = nl + 1
         if len(data) and (len(nl) == 0 or nl[-1] != len(data) - 1):
             ends = np.append(ends, len(data))
@@ -248,13 +255,13 @@ class _Headers:
             pos = pos + 3 * mark
         ts_start = pos + (1 if shape.ios else 0)
         # date: up to the first "," or " " (12 bytes at most)
-        win = np.stack([_gather(u8, ts_start + k) for k in range(13)], axis=1)
+        win = _gather(u8, ts_start[:, None] + np.arange(13)).reshape(len(hl), 13)
         stop = (win == 44) | (win == 32)
         date_len = np.argmax(stop, axis=1)
         after = win[np.arange(len(hl)), date_len] if len(hl) else np.zeros(0, np.uint8)
         time_start = ts_start + date_len + np.where(after == 44, 2, 1)
         # time: digits and separators
-        twin = np.stack([_gather(u8, time_start + k) for k in range(9)], axis=1)
+        twin = _gather(u8, time_start[:, None] + np.arange(9)).reshape(len(hl), 9)
         tchar = ((twin >= 48) & (twin <= 57)) | (twin == 58) | (twin == 46)
         time_len = np.argmin(tchar, axis=1)
         h_width = np.where((twin[:, 1] == 58) | (twin[:, 1] == 46), 1, 2) if len(hl) else hl
@@ -649,6 +656,8 @@ class _Pass2:
         self.omitted: dict[str | None, Attachment] = {}
         self.refs: dict[str | None, Attachment] = {}
         self.notices: dict[str, bool] = {}
+        self.listing: set[str] | None = None
+        self.listing_failed = False
         self.names: list[str] = []  # strings of the coded columns (kind, native_type, ...)
         self.codes: dict[str, int] = {}
         for text in ("text", "system", "unknown", "outbound", "inbound"):
@@ -1024,13 +1033,33 @@ class _Pass2:
             pa.string()
         )
 
+    def _absent(self, name: str | None) -> bool:
+        """A name that ``ExportInput.attachment`` cannot find beside a loose chat file
+        (nothing of that name in the folder), from one listing of the folder instead
+        of a look-up per name."""
+        src = self.p.src
+        if src.folder is None or not name or "/" in name or "\\" in name or name in (".", ".."):
+            return False
+        if self.listing is None:
+            try:
+                with os.scandir(src.folder) as it:
+                    self.listing = {_loose(e.name) for e in it}
+            except OSError:
+                self.listing = set()
+                self.listing_failed = True
+        # anything like a name of the folder (case-insensitive or normalising shares)
+        # is left to the exact look-up
+        return not self.listing_failed and _loose(name) not in self.listing
+
     def _attachment(self, media: str, name: str | None) -> Attachment:
         """The attachment of a marker: the file looked up (stored, or found missing) or
         an omitted one; once per name, as the file is the same each time."""
         cache = self.refs if media == "ref" else self.omitted
         att = cache.get(name)
         if att is None:
-            if media == "ref":
+            if media == "ref" and self._absent(name):
+                att = Attachment(name, None, None, _mime(name), AttachmentStatus.MISSING)
+            elif media == "ref":
                 att = self.p.src.attachment(name, self.p.ctx.media)
             else:
                 att = inputs.omitted(name)
@@ -1252,6 +1281,11 @@ def _iso_instants(us: np.ndarray) -> pa.StringArray:
         pa.py_buffer(out.tobytes()),
     )
     return arr
+
+
+def _loose(name: str) -> str:
+    """A file name as a case-insensitive, normalising file system may see it."""
+    return unicodedata.normalize("NFC", name).casefold().rstrip(". ")
 
 
 _TRIM: list[Callable[[int], int]] = []
