@@ -24,6 +24,7 @@ from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
 from imarchive.archive.writer import BatchWriter
 from imarchive.errors import ArchiveError, NotAnArchive, SourceError, UsageError
 from imarchive.inputs import Found, expand, is_media_beside_export
+from imarchive.memory import bound_memory
 from imarchive.model import Message
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate, MediaSink, ReadOptions, ReadReport, SourceRef
@@ -251,29 +252,10 @@ def _record(
     }
 
 
-def _bound_memory() -> None:
-    """Arrow's default allocator (jemalloc/mimalloc) and glibc's per-thread arenas keep
-    freed chunks around: with them peak RSS roughly doubles on large inputs. The system
-    allocator with two arenas keeps it near what is really in use."""
-    import ctypes
-    import ctypes.util
-
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        try:
-            libc = ctypes.CDLL(libc_name)
-            libc.mallopt(-8, 2)  # M_ARENA_MAX
-        except (OSError, AttributeError):
-            pass
-
-
 def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResult:
     """Ingest ``opts.paths`` into the archive; one batch at most. Rejected inputs are
     data in the result; only archive-level failures raise."""
-    _bound_memory()
+    bound_memory()
     for p in opts.paths:
         if not os.path.lexists(p):
             raise UsageError(f"{p}: no such file or folder")

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from imarchive.memory import release_free_memory
 from imarchive.schema import SCHEMA
 
-OUT_ROWS = 32_768  # rows per output chunk
-READ_ROWS = 2_048  # rows per read batch of a part: bounds memory with many parts
+OUT_ROWS = 8_192  # rows per output chunk
+READ_ROWS = 1_024  # rows per read batch of a part: bounds memory with many parts
 
 
 def _order(paths: list[Path]) -> np.ndarray:
@@ -45,9 +46,9 @@ class _Cursor:
     """Reads one part front to back and hands out runs of its rows."""
 
     def __init__(self, path: Path) -> None:
-        self._batches = pq.ParquetFile(path).iter_batches(
-            batch_size=READ_ROWS, columns=SCHEMA.names
-        )
+        # no pre-buffering: a whole row group of every part at once is what must be avoided
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 16)
+        self._batches = reader.iter_batches(batch_size=READ_ROWS, columns=SCHEMA.names)
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
 
@@ -90,3 +91,5 @@ def merged(paths: list[Path]) -> Iterator[pa.Table]:
         index = np.empty(len(chunk_part), dtype=np.int64)
         index[grouped] = np.arange(len(chunk_part), dtype=np.int64)
         yield block.take(pa.array(index))
+        del block, pieces
+        release_free_memory()

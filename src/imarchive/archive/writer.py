@@ -68,6 +68,8 @@ def parquet_writer(path: Path) -> pq.ParquetWriter:
         compression="zstd",
         write_statistics=True,
         write_page_checksum=True,
+        # small pages: merging many parts decodes a page of each at a time
+        data_page_size=128 * 1024,
         use_dictionary=[
             "platform",
             "source_format",
