@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 
 from imarchive import textio
 from imarchive.identity import format_instant
+from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
 from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA
 from imarchive.sources.base import ReadContext
@@ -694,7 +695,7 @@ class _Pass2:
                 yield table
             blocks += 1
             if blocks % 2 == 0:
-                _release_free_memory()
+                release_free_memory()  # the blocks' buffers: else peak RSS grows with the file
         self.rep.lines_total = self.total
 
     # -- one block ------------------------------------------------------------------------
@@ -1286,25 +1287,6 @@ def _iso_instants(us: np.ndarray) -> pa.StringArray:
 def _loose(name: str) -> str:
     """A file name as a case-insensitive, normalising file system may see it."""
     return unicodedata.normalize("NFC", name).casefold().rstrip(". ")
-
-
-_TRIM: list[Callable[[int], int]] = []
-
-
-def _release_free_memory() -> None:
-    """Hand freed heap pages back to the system after each block (glibc keeps the
-    blocks' transient buffers otherwise: peak RSS would grow with the file)."""
-    if not _TRIM:
-        import ctypes
-        import ctypes.util
-
-        name = ctypes.util.find_library("c")
-        try:
-            trim = ctypes.CDLL(name).malloc_trim if name else None
-        except (OSError, AttributeError):
-            trim = None
-        _TRIM.append(trim if trim is not None else (lambda pad: 0))
-    _TRIM[0](0)
 
 
 def _count_lines(text: str) -> int:
