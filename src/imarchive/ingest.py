@@ -6,6 +6,7 @@ import errno
 import getpass
 import hashlib
 import os
+import shutil
 import socket
 import sqlite3
 import tempfile
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from imarchive import __version__
 from imarchive.archive import layout as L
@@ -21,13 +22,22 @@ from imarchive.archive import recovery
 from imarchive.archive.fsio import sha256_file
 from imarchive.archive.lock import Lock, clear_breaks, pending_breaks
 from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
-from imarchive.archive.writer import BatchWriter
 from imarchive.errors import ArchiveError, NotAnArchive, SourceError, UsageError
 from imarchive.inputs import Found, expand, is_media_beside_export
 from imarchive.memory import bound_memory
 from imarchive.model import Message
 from imarchive.sources import registry
-from imarchive.sources.base import Candidate, MediaSink, ReadOptions, ReadReport, SourceRef
+from imarchive.sources.base import (
+    Candidate,
+    MediaSink,
+    Reader,
+    ReadOptions,
+    ReadReport,
+    SourceRef,
+)
+
+if TYPE_CHECKING:
+    from imarchive.archive.writer import BatchWriter
 
 # Errors of writing, never of reading an input: the archive's file system is full or
 # read-only. They stop the run (every other input would fail alike) with exit 1.
@@ -144,15 +154,24 @@ def _source_display(cand: Candidate, path: Path) -> str:
         return str(path)
 
 
-def _run_input(
-    cand: Candidate, opts: IngestOptions, writer: BatchWriter, known_sources: set[str]
-) -> InputResult:
+@dataclass
+class _Prepared:
+    """An input after detection and hashing: either settled (rejected, or already
+    ingested) or waiting to be read by ``reader``."""
+
+    cand: Candidate | None
+    result: InputResult
+    reader: Reader | None = None
+    hashed: dict[Path, tuple[str, int]] = field(default_factory=dict)
+
+
+def _prepare(cand: Candidate, opts: IngestOptions, known_sources: set[str]) -> _Prepared:
     result = InputResult(cand.display)
     try:
         detection = registry.detect(cand, opts.format)
     except SourceError as exc:
         result.error = exc.reason
-        return result
+        return _Prepared(cand, result)
     reader = detection.reader
     result.format = reader.name
     try:
@@ -160,10 +179,10 @@ def _run_input(
         hashed = {p: sha256_file(p) for p in files}
     except SourceError as exc:
         result.error = exc.reason
-        return result
+        return _Prepared(cand, result)
     except OSError as exc:
         result.error = f"cannot read {exc.filename or cand.display} ({exc.strerror})"
-        return result
+        return _Prepared(cand, result)
     if len(files) == 1:
         result.sha256, result.size = hashed[files[0]]
     else:
@@ -176,7 +195,15 @@ def _run_input(
     ]
     if files and all(sha in known_sources for sha, _ in hashed.values()):
         result.status = "already_ingested"
-        return result
+        return _Prepared(cand, result)
+    return _Prepared(cand, result, reader, hashed)
+
+
+def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) -> InputResult:
+    cand, result, hashed = prepared.cand, prepared.result, prepared.hashed
+    reader = prepared.reader
+    assert reader is not None and cand is not None
+    files = list(hashed)
     report = ReadReport()
     ctx = _Context(
         opts.read, report, writer, writer, hashed, {p: _source_display(cand, p) for p in files}
@@ -224,6 +251,33 @@ def _run_input(
     ]
     result.facts = dict(report.facts)
     return result
+
+
+def _drop_media_beside_exports(
+    results: list[InputResult], opts: IngestOptions
+) -> list[InputResult]:
+    """Media files that sit beside a chat export in a walked folder belong to it. Only
+    files that were merely not recognised: a damaged or unreadable file, a .txt or .zip
+    (which may hold a chat) and a path the user named are always reported."""
+    chat_dirs = {
+        Path(r.path).parent
+        for r in results
+        if r.status != "rejected" and r.format and r.format.startswith("whatsapp")
+    }
+    given = {str(p) for p in opts.paths}
+    return [
+        r
+        for r in results
+        if not (
+            r.status == "rejected"
+            and r.format is None
+            and (r.error or "").startswith(NOT_RECOGNISED)
+            and r.path not in given
+            and Path(r.path).suffix.lower() not in CHAT_CONTAINERS
+            and is_media_beside_export(r.path)
+            and Path(r.path).parent in chat_dirs
+        )
+    ]
 
 
 def _record(
@@ -329,41 +383,40 @@ def _ingest_locked(
     if not opts.dry_run:
         leftovers = recovery.find(archive, batches)
         batches = archive.batches()
-    writer = BatchWriter(archive, batches, staging, started)
     committed_paths = {f.path for b in batches for f in b.files}
     known_sources = {p.rsplit("/", 1)[-1] for p in committed_paths if p.startswith(L.SOURCES + "/")}
-    results: list[InputResult] = []
-    chat_dirs = set()
+    prepared: list[_Prepared] = []
+    for n, item in enumerate(found):
+        if progress:
+            progress(item.display, n, len(found))
+        if item.candidate is None:
+            prepared.append(_Prepared(None, InputResult(item.display, error=item.error)))
+        else:
+            prepared.append(_prepare(item.candidate, opts, known_sources))
+    if not leftovers.to_set_aside and not any(p.reader for p in prepared):
+        # Nothing to read (the nightly re-run over the same drop folder): answer without
+        # loading the Parquet machinery at all.
+        if tmp_root is not None:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+        shutil.rmtree(staging.parent if opts.dry_run else staging, ignore_errors=True)
+        seq, sha = archive.head(batches)
+        results = _drop_media_beside_exports([p.result for p in prepared], opts)
+        return IngestResult(
+            str(opts.archive), None, {"seq": seq, "sha256": sha}, results, opts.dry_run
+        )
+    from imarchive.archive.writer import BatchWriter  # pyarrow and numpy: only when needed
+
+    bound_memory()
+    writer = BatchWriter(archive, batches, staging, started)
     try:
-        for n, item in enumerate(found):
-            if progress:
-                progress(item.display, n, len(found))
-            if item.candidate is None:
-                results.append(InputResult(item.display, error=item.error))
-                continue
-            res = _run_input(item.candidate, opts, writer, known_sources)
-            if res.status != "rejected" and res.format and res.format.startswith("whatsapp"):
-                chat_dirs.add(Path(item.display).parent)
-            results.append(res)
+        for n, prep in enumerate(prepared):
+            if prep.reader is not None:
+                if progress:
+                    progress(prep.result.path, n, len(prepared))
+                _run_input(prep, opts, writer)
         if progress:
             progress("", len(found), len(found))
-        # Media files that sit beside a chat export in a walked folder belong to it. Only
-        # files that were merely not recognised: a damaged or unreadable file, a .txt or
-        # .zip (which may hold a chat) and a path the user named are always reported.
-        given = {str(p) for p in opts.paths}
-        results = [
-            r
-            for r in results
-            if not (
-                r.status == "rejected"
-                and r.format is None
-                and (r.error or "").startswith(NOT_RECOGNISED)
-                and r.path not in given
-                and Path(r.path).suffix.lower() not in CHAT_CONTAINERS
-                and is_media_beside_export(r.path)
-                and Path(r.path).parent in chat_dirs
-            )
-        ]
+        results = _drop_media_beside_exports([p.result for p in prepared], opts)
         breaks = pending_breaks(archive.root) if not opts.dry_run else []
         ingested = any(r.status == "ingested" for r in results)
         if opts.dry_run or not (
@@ -399,8 +452,6 @@ def _ingest_locked(
             writer.discard()  # nothing was published: drop the staging area
         raise
     finally:
-        import shutil
-
         if tmp_root is not None:
             shutil.rmtree(tmp_root, ignore_errors=True)
         if opts.dry_run:  # the mkdtemp folder around the staging area, not only the area

@@ -18,7 +18,6 @@ from imarchive import __version__
 from imarchive.archive import layout as L
 from imarchive.archive.fsio import fsync_dir, make_read_only, write_atomic
 from imarchive.errors import NotAnArchive
-from imarchive.schema import SCHEMA_VERSION, schema_description
 
 ARCHIVE_UMASK = 0o027  # no world access; group may read (SPEC guarantee 5 of the reliability issue)
 
@@ -123,6 +122,8 @@ def create(root: Path) -> None:
     rename it into place. A folder at ``root`` is a complete archive or nothing."""
     root = root.absolute()
     root.parent.mkdir(parents=True, exist_ok=True)
+    from imarchive.schema import SCHEMA_VERSION, schema_description  # pyarrow: only here
+
     tmp = root.with_name(f".{root.name}.creating-{uuid.uuid4().hex[:12]}")
     old_umask = os.umask(0)
     os.umask(old_umask | ARCHIVE_UMASK)
