@@ -4,6 +4,7 @@ and recorded."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -121,3 +122,45 @@ def test_live_lock_is_never_broken(tmp_path: Path) -> None:
         assert mine.read_owner() == mine.owner
     finally:
         mine.release()
+
+
+def test_a_slow_breaker_never_moves_a_fresh_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two waiters see the same dead owner; the first breaks the lock and takes it. The
+    second, acting on what it saw, must leave the fresh lock alone, even when a third
+    writer would grab the lock path in any moment it stood empty."""
+    archive = tmp_path / "archive"
+    _seed(archive, tmp_path)
+    dead = subprocess.run(
+        [sys.executable, "-c",
+         "import os,sys; from pathlib import Path; from imarchive.archive.lock import Lock\n"
+         "Lock(Path(sys.argv[1]), 0).acquire(); os._exit(9)", str(archive)],
+        check=False,
+    )  # fmt: skip
+    assert dead.returncode == 9
+    slow = Lock(archive, 0)
+    stale_view = slow.read_owner()
+    assert stale_view is not None
+    fast = Lock(archive, 0)
+    fast.acquire()  # breaks the stale lock and takes a fresh one
+    third = Lock(archive, 0)
+    real_rename = os.rename
+
+    def rename(src: object, dst: object) -> None:
+        real_rename(src, dst)  # type: ignore[arg-type]
+        if Path(str(src)) == archive / "_archive" / "lock":
+            third.acquire()  # the lock path stood empty: a third writer takes it
+
+    try:
+        views = iter([stale_view])
+        real = slow.read_owner
+        slow.read_owner = lambda: next(views, None) or real()  # type: ignore[method-assign]
+        monkeypatch.setattr(os, "rename", rename)
+        assert slow._break_if_stale() is False
+        monkeypatch.undo()
+        assert third.owner is None  # nobody else ever got the lock
+        assert fast.read_owner() == fast.owner
+    finally:
+        monkeypatch.undo()
+        fast.release()

@@ -28,6 +28,8 @@ from imarchive.archive.store import iso, utc_now
 from imarchive.errors import ArchiveError, LockTimeout
 
 BREAKS_FILE = "lock-breaks.json"
+BREAKER = ".breaking"  # held (a folder) while a stale lock is broken
+BREAKER_EXPIRES_S = 60  # a breaker older than this was left by a crashed waiter
 
 
 def _proc_start_ticks(pid: int) -> str | None:
@@ -109,34 +111,49 @@ class Lock:
             return None
         return data if isinstance(data, dict) else None
 
-    def _break_if_stale(self) -> bool:
-        holder = self.read_owner()
-        if holder is None:
-            return False  # vanished, or being created: just retry
-        if holder.get("host") != socket.gethostname():
-            return False  # another machine's process: never guess, wait for it
+    def _is_stale(self, holder: dict[str, Any] | None) -> bool:
+        """A lock of a dead process on this host (another machine's process: never
+        guess, wait for it)."""
+        if holder is None or holder.get("host") != socket.gethostname():
+            return False
         pid = int(holder.get("pid", -1))
         alive = _pid_alive(pid) and (
             holder.get("pid_start") is None or _proc_start_ticks(pid) == holder.get("pid_start")
         )
-        if alive:
+        return not alive
+
+    def _break_if_stale(self) -> bool:
+        """Break a stale lock. Only the holder of ``_archive/txn/.breaking`` may break
+        one: without it, a waiter that saw the dead owner could move aside the fresh lock
+        another waiter has just taken after breaking the same stale lock."""
+        holder = self.read_owner()
+        if holder is None or not self._is_stale(holder):
             return False
-        graveyard = self.root / L.TXN / f".broken-{uuid.uuid4().hex}"
+        breaker = self.root / L.TXN / BREAKER
         try:
-            os.rename(self.path, graveyard)
-        except OSError:
-            return False  # someone else broke it first
-        moved = None
-        with contextlib.suppress(OSError, ValueError):
-            moved = json.loads((graveyard / "owner.json").read_text())
-        if not moved or moved.get("token") != holder.get("token"):
-            # We took a fresh lock of a faster waiter: give it back.
+            breaker.mkdir()
+        except FileExistsError:
+            # another waiter is breaking it; a breaker left by a crash expires
             with contextlib.suppress(OSError):
-                os.rename(graveyard, self.path)
+                if time.time() - breaker.stat().st_mtime > BREAKER_EXPIRES_S:
+                    breaker.rmdir()
             return False
-        shutil.rmtree(graveyard, ignore_errors=True)
-        self._record_break(holder)
-        return True
+        try:
+            # under the breaker nobody else can move the lock: check again, then move it
+            current = self.read_owner()
+            if current is None or current.get("token") != holder.get("token"):
+                return False
+            graveyard = self.root / L.TXN / f".broken-{uuid.uuid4().hex}"
+            try:
+                os.rename(self.path, graveyard)
+            except OSError:
+                return False
+            shutil.rmtree(graveyard, ignore_errors=True)
+            self._record_break(current)
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                breaker.rmdir()
 
     def _record_break(self, holder: dict[str, Any]) -> None:
         entry = {k: holder.get(k) for k in ("host", "pid", "started")} | {
