@@ -14,6 +14,7 @@ from imarchive.sources.wechat.common import (
     Builder,
     Emitter,
     epoch_to_utc,
+    guarded,
     integer,
     split_prefix,
     stream,
@@ -60,6 +61,9 @@ class AndroidReader:
         return with_sidecars([candidate.path])
 
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        return guarded(self._read(candidate, ctx))
+
+    def _read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         db = candidate.path
         name = db.name
         with Databases(ctx, sqlcipher.ANDROID) as dbs:

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
+from imarchive.errors import SourceError
 from imarchive.identity import wechat_id
 from imarchive.model import (
     Attachment,
@@ -390,3 +392,15 @@ def stream_fast(
         return
     for row in conn.execute(plan.sql()):
         yield from plan.convert(conn, row)
+
+
+_T = TypeVar("_T")
+
+
+def guarded(rows: Iterator[_T]) -> Iterator[_T]:
+    """A database found damaged part-way (SQLite raises ``DatabaseError`` while rows are
+    read) rejects its input with a one-line reason, like any other unreadable source."""
+    try:
+        yield from rows
+    except sqlite3.DatabaseError as exc:
+        raise SourceError(f"damaged database ({exc})") from exc

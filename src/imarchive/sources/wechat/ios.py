@@ -20,6 +20,7 @@ from imarchive.sources.wechat.common import (
     Emitter,
     attach_file,
     epoch_to_utc,
+    guarded,
     integer,
     split_prefix,
     stream,
@@ -84,6 +85,9 @@ class IosReader:
         return out
 
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        return guarded(self._read(candidate, ctx))
+
+    def _read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         manifest = candidate.path / "Manifest.db"
         staged_manifest: Path | None = None
         if manifest.is_file():

@@ -21,6 +21,7 @@ from imarchive.sources.wechat.common import (
     Row,
     attach_file,
     epoch_to_utc,
+    guarded,
     integer,
     stream,
     stream_fast,
@@ -104,7 +105,7 @@ class Pc3Reader:
         """Tables of rows (the columnar path); the same rows as ``read_messages``."""
         from imarchive.sources.wechat.pc3_columnar import read
 
-        return read(candidate, ctx)
+        return guarded(read(candidate, ctx))
 
     def read_messages(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         """One ``Message`` per row: the reference the columnar path is tested against."""

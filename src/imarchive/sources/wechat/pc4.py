@@ -30,6 +30,7 @@ from imarchive.sources.wechat.common import (
     Emitter,
     attach_file,
     epoch_to_utc,
+    guarded,
     integer,
     split_prefix,
     stream,
@@ -112,6 +113,9 @@ class Pc4Reader:
         return with_sidecars([*message_dbs(storage), *(p for p in extra if p.is_file())])
 
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
+        return guarded(self._read(candidate, ctx))
+
+    def _read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         storage = storage_of(candidate.path)
         if storage is None:
             raise SourceError("no db_storage/message/message_N.db in this folder")
