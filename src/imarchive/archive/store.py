@@ -81,12 +81,6 @@ class Archive:
             )
         return cls(root, identity, hashlib.sha256(data).hexdigest())
 
-    @classmethod
-    def open_or_create(cls, root: Path) -> Archive:
-        if not root.exists() or (root.is_dir() and not any(root.iterdir())):
-            create(root)
-        return cls.open(root)
-
     # -- committed state -----------------------------------------------------------------
 
     def batches(self) -> list[BatchInfo]:
