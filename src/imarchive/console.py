@@ -53,15 +53,16 @@ class Console:
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self._line(text)
+            self.line(text)
 
     def warn(self, text: str) -> None:
-        self._line(f"warning: {text}")
+        self.line(f"warning: {text}")
 
     def error(self, text: str) -> None:
-        self._line(f"error: {text}")
+        self.line(f"error: {text}")
 
-    def _line(self, text: str) -> None:
+    def line(self, text: str) -> None:
+        """A diagnostic line on stderr, shown even with --quiet."""
         if self.tty:
             self.rich_err.print(text, markup=False, highlight=False)
         else:

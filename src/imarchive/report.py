@@ -91,7 +91,7 @@ def verify(console: Console, data: dict[str, Any]) -> None:
         console.table(table)
     elif problems:
         for p in problems:
-            console._line(
+            console.line(
                 f"{p['severity']}: {p['code']} {p['path'] or '-'}: {p['message']}"
                 + (
                     f" (expected {p['expected']}, found {p['found']})"
