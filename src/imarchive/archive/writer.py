@@ -172,6 +172,7 @@ class BatchWriter:
         self.current: InputStage | None = None
         self._part_no = 0
         self._pool: ThreadPoolExecutor | None = None
+        self._write_failed = False
         self._in_flight: deque[Future[None]] = deque()
 
     # -- per input --------------------------------------------------------------------------
@@ -357,9 +358,19 @@ class BatchWriter:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imarchive-parquet")
         while len(self._in_flight) >= IN_FLIGHT:
             self._in_flight.popleft().result()
-        self._in_flight.append(
-            self._pool.submit(writer.write_table, rows, row_group_size=ROW_GROUP)
-        )
+        self._in_flight.append(self._pool.submit(self._write_now, writer, rows))
+
+    def _write_now(self, writer: pq.ParquetWriter, rows: pa.Table) -> None:
+        """Runs on the background thread. After one write failed (a full disk), no later
+        write may touch any Parquet writer: pyarrow can crash the process when a writer is
+        used again after a failed write. The first error is raised by ``_drain``."""
+        if self._write_failed:
+            raise ArchiveWriteSkipped("an earlier Parquet write failed")
+        try:
+            writer.write_table(rows, row_group_size=ROW_GROUP)
+        except BaseException:
+            self._write_failed = True
+            raise
 
     def _drain(self) -> None:
         """Wait for every queued write, then raise the first error, if any (no write may
@@ -533,6 +544,10 @@ def _hold_back(rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     cut = int(np.searchsorted(ts, ts[-1] - HOLD_BACK_US, side="left"))
     tail = rows.slice(cut)
     return rows.slice(0, cut), tail.take(pa.array(np.arange(tail.num_rows)))
+
+
+class ArchiveWriteSkipped(OSError):
+    """A queued write not attempted because an earlier one failed."""
 
 
 def _us_iso(us: int | None) -> str | None:
