@@ -309,7 +309,6 @@ def _record(
 def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResult:
     """Ingest ``opts.paths`` into the archive; one batch at most. Rejected inputs are
     data in the result; only archive-level failures raise."""
-    bound_memory()
     for p in opts.paths:
         if not os.path.lexists(p):
             raise UsageError(f"{p}: no such file or folder")
