@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,9 @@ from tests.verify_helpers import (
     MARCH,
     MAY,
     age_atimes,
-    build_archive,
-    copy_archive,
     files_of,
     fix_derived,
     flip_byte,
-    make_tree_writable,
     part,
     record_sha,
     relink_chain,
@@ -37,19 +33,6 @@ from tests.verify_helpers import (
     writable,
     zero,
 )
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("verify-template")
-    return build_archive(work / "archive", work / "inputs")
-
-
-@pytest.fixture
-def arc(template: Path, tmp_path: Path) -> Iterator[Path]:
-    root = copy_archive(template, tmp_path / "archive")
-    yield root
-    make_tree_writable(root)  # so that pytest can clean up after read-only tests
 
 
 def found(rep: VerifyReport) -> set[tuple[str, str | None]]:

@@ -4,7 +4,7 @@ caught only by reading the rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,30 +17,14 @@ from imarchive.verify import VerifyReport, verify
 from tests.verify_helpers import (
     APRIL,
     MARCH,
-    build_archive,
-    copy_archive,
     fix_derived,
     forge_part,
-    make_tree_writable,
     part,
     relink_chain,
     reseal,
     rewrite_record,
     writable,
 )
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("verify-deep-template")
-    return build_archive(work / "archive", work / "inputs")
-
-
-@pytest.fixture
-def arc(template: Path, tmp_path: Path) -> Iterator[Path]:
-    root = copy_archive(template, tmp_path / "archive")
-    yield root
-    make_tree_writable(root)
 
 
 def codes(rep: VerifyReport) -> set[tuple[str, str | None]]:

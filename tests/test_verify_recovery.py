@@ -4,7 +4,6 @@ rolled the commit forward, the archive verifies clean at every level."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,7 @@ from imarchive.archive import store, writer
 from imarchive.verify import LEVELS, VerifyReport, verify
 from tests.verify_helpers import (
     MARCH,
-    build_archive,
-    copy_archive,
     flip_byte,
-    make_tree_writable,
     run_ingest,
     whatsapp_txt,
 )
@@ -26,19 +22,6 @@ from tests.verify_helpers import (
 
 class Crash(Exception):
     """Stands for kill -9 at one instant of the commit."""
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("verify-recovery-template")
-    return build_archive(work / "archive", work / "inputs")
-
-
-@pytest.fixture
-def arc(template: Path, tmp_path: Path) -> Iterator[Path]:
-    root = copy_archive(template, tmp_path / "archive")
-    yield root
-    make_tree_writable(root)
 
 
 @pytest.fixture
