@@ -119,9 +119,15 @@ class IdIndex:
 
 
 def merge(sorted_arr: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """The sorted union (with repeats) of a sorted array and more ids: one pass over the
+    large array, not a sort of both."""
     if len(more) == 0:
         return sorted_arr
-    return np.sort(np.concatenate([sorted_arr, more]))
+    more = np.sort(more)
+    if len(sorted_arr) == 0:
+        return more
+    merged: np.ndarray = np.insert(sorted_arr, np.searchsorted(sorted_arr, more), more)
+    return merged
 
 
 def partition_keys(table: pa.Table) -> pa.Array:

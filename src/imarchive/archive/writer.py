@@ -59,6 +59,9 @@ IN_FLIGHT = 2
 # database order, a few minutes back now and then, so a part seldom has to be split
 # (and later compacted in memory) because a chunk starts before the previous one ended.
 HOLD_BACK_US = 3600 * 1_000_000
+# A partition's pending ids go to a file after this many chunks that did not touch it
+# (a database read one conversation at a time comes back to every month again and again).
+SPILL_AFTER = 4
 
 
 def parquet_writer(path: Path) -> pq.ParquetWriter:
@@ -136,6 +139,7 @@ class InputStage:
     all_parts: list[_Part] = field(default_factory=list)
     pending: dict[str, np.ndarray] = field(default_factory=dict)
     held: dict[str, pa.Table] = field(default_factory=dict)  # rows waiting per partition
+    idle: dict[str, int] = field(default_factory=dict)  # chunks since a partition was touched
     new: int = 0
     duplicate: int = 0
 
@@ -298,12 +302,17 @@ class BatchWriter:
             rows = rows.select(MESSAGE_SCHEMA.names).cast(MESSAGE_SCHEMA)
         table = stamp(rows, self.seq, self.ingested_at)
         parts = _by_partition(table)
-        # ids of partitions this chunk does not touch go to a file (exports run in time
-        # order: their months are done); memory stays flat however long the export
+        # ids of partitions that several chunks in a row did not touch go to a file
+        # (exports run in time order: their months are done); memory stays flat however
+        # long the export
         touched = {p for p, _ in parts}
         for partition, ids in stage.pending.items():
-            if partition not in touched:
-                stage.pending[partition] = spill(ids)
+            if partition in touched:
+                stage.idle[partition] = 0
+            else:
+                stage.idle[partition] = idle = stage.idle.get(partition, 0) + 1
+                if idle == SPILL_AFTER:
+                    stage.pending[partition] = spill(ids)
         for partition, sub in parts:
             probe = digests(sub.column("message_id"))
             pending = stage.pending.get(partition, np.empty(0, dtype="S16"))
@@ -525,12 +534,23 @@ def _sorted(rows: pa.Table) -> pa.Table:
     rows share one conversation, nothing when they are in order already."""
     conv = rows.column("conversation_id")
     lo, hi = pc.min_max(conv).values()
-    if conv.null_count or lo != hi:
-        return rows.sort_by(SORT_KEYS)
     ts = rows.column("sent_at").combine_chunks().cast(pa.int64()).to_numpy()
+    if conv.null_count or lo != hi:
+        return rows if _in_order(conv.combine_chunks(), ts) else rows.sort_by(SORT_KEYS)
     if (ts[1:] >= ts[:-1]).all():
         return rows
     return rows.take(pa.array(np.argsort(ts, kind="stable")))
+
+
+def _in_order(conv: pa.Array, ts: np.ndarray) -> bool:
+    """Rows already in ``SORT_KEYS`` order (as a database read in that order gives them)."""
+    if conv.null_count or len(conv) < 2:
+        return not conv.null_count
+    later, earlier = conv.slice(1), conv.slice(0, len(conv) - 1)
+    if pc.any(pc.less(later, earlier)).as_py():
+        return False
+    same = pc.equal(later, earlier).to_numpy(zero_copy_only=False)
+    return not (same & (ts[1:] < ts[:-1])).any()
 
 
 def _hold_back(rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
