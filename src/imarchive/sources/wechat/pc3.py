@@ -27,7 +27,7 @@ from imarchive.sources.wechat.common import (
     stream_fast,
     text,
 )
-from imarchive.sources.wechat.dbfiles import Databases, require_tables, with_sidecars
+from imarchive.sources.wechat.dbfiles import Databases, columns, require_tables, with_sidecars
 from imarchive.sources.wechat.msgtypes import Interpreted
 from imarchive.sources.wechat.names import Directory
 
@@ -111,7 +111,7 @@ class Pc3Reader:
         """One ``Message`` per row: the reference the columnar path is tested against."""
         for shard, opened in self.open_shards(candidate, ctx):
             conn, ref = opened
-            for row in stream_fast(conn, "MSG", "localId", NEEDED):
+            for row in stream_fast(conn, "MSG", msg_order(conn), NEEDED):
                 message = row_message(row, shard.shard_name, ref, shard, ctx)
                 if message is not None:
                     yield message
@@ -147,6 +147,17 @@ class Shard:
     shard_name: str
     emitter: Emitter
     files_root: Path | None
+
+
+def msg_order(conn: sqlite3.Connection) -> str:
+    """The order rows are read in: one conversation after another, each in time order
+    (``localId`` among equals), which is the archive's own order, so the batch writer
+    appends every chunk to one part per month and merges nothing; ``localId`` alone where
+    the table lacks those columns. The order changes no value of any row."""
+    names = {name for name, _ in columns(conn, "MSG")}
+    if {"StrTalker", "CreateTime"} <= names:
+        return '"StrTalker" COLLATE BINARY, "CreateTime", "localId"'
+    return '"localId"'
 
 
 def row_message(

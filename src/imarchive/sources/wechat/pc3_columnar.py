@@ -224,7 +224,8 @@ class ShardReader:
         self.account = shard.emitter.builder.account_id
         self.custodian = shard.emitter.builder.custodian
         self.directory = shard.emitter.directory
-        self.plan = FastSelect.plan(conn, "MSG", "localId", pc3.NEEDED)
+        self.order = pc3.msg_order(conn)
+        self.plan = FastSelect.plan(conn, "MSG", self.order, pc3.NEEDED)
         self.id_prefix = ("wechat\x1f" + (self.account or "") + "\x1f").encode(
             "utf-8", "surrogatepass"
         )
@@ -248,14 +249,11 @@ class ShardReader:
         return ints and texts and plan.needed[: len(INT_COLUMNS)] == INT_COLUMNS
 
     def _rowid_key(self) -> bool:
-        """localId is the table's INTEGER PRIMARY KEY: unique, so a scan can resume."""
+        """localId is the table's INTEGER PRIMARY KEY: unique, so the scan's order is
+        total and a scan can resume after the rows it has read."""
         rows = self.conn.execute('PRAGMA table_info("MSG")').fetchall()
         pk = [r for r in rows if r[5]]
         return len(pk) == 1 and pk[0][1] == "localId" and str(pk[0][2]).upper() == "INTEGER"
-
-    def _sql(self, checked: bool, resume: bool) -> str:
-        assert self.plan is not None
-        return self.plan.sql(checked=checked, where='"localId" > ?' if resume else "")
 
     # -- the scan ------------------------------------------------------------------------
 
@@ -263,25 +261,23 @@ class ShardReader:
         if not self._columnar():
             yield from self._per_row_tables()
             return
+        assert self.plan is not None
         resumable = self._rowid_key()
         # Without the per-column blob checks SQLite builds the JSON much faster; a blob in
         # a text column then fails the query, which resumes after the last whole batch
         # with the checks on (a resumable scan only; see UNCHECKED_JSON).
         checked = not resumable or not UNCHECKED_JSON
-        last: int | None = None
+        done = 0  # rows read so far
         while True:
-            sql = self._sql(checked, last is not None)
-            params: tuple[object, ...] = () if last is None else (last,)
+            sql = self.plan.sql(checked=checked, offset=done > 0)
+            params: tuple[object, ...] = (done,) if done else ()
             failed = False
             for rows in _batches(self.conn, sql, params):
                 if rows is None:
                     failed = True
                     break
                 table = self._batch(rows)
-                if resumable:
-                    last_id = rows[-1][3]
-                    assert isinstance(last_id, int)
-                    last = last_id
+                done += len(rows)
                 if table is not None and table.num_rows:
                     yield table
             if not failed:
@@ -292,7 +288,7 @@ class ShardReader:
 
     def _per_row_tables(self) -> Iterator[pa.Table]:
         chunk: list[Message] = []
-        for row in stream_fast(self.conn, "MSG", "localId", pc3.NEEDED):
+        for row in stream_fast(self.conn, "MSG", self.order, pc3.NEEDED):
             message = pc3.row_message(row, self.shard.shard_name, self.ref, self.shard, self.ctx)
             if message is not None:
                 chunk.append(message)
@@ -730,15 +726,11 @@ def _batches(
 ) -> Iterator[list[tuple[Any, ...]] | None]:
     """Batches of the query's rows. Yields None, then stops, where json_object() met a
     blob (the unchecked query): the caller resumes with the checked one."""
-    cursor = conn.execute(sql, params)
-    while True:
-        try:
-            rows = cursor.fetchmany(BATCH)
-        except sqlite3.OperationalError as err:
-            if "JSON cannot hold BLOB values" not in str(err):
-                raise
-            yield None
-            return
-        if not rows:
-            return
-        yield rows
+    try:
+        cursor = conn.execute(sql, params)  # a sorting query builds every row here
+        while rows := cursor.fetchmany(BATCH):
+            yield rows
+    except sqlite3.OperationalError as err:
+        if "JSON cannot hold BLOB values" not in str(err):
+            raise
+        yield None
