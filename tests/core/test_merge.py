@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imarchive.archive import merge
+from imarchive.archive.writer import parquet_writer
 from imarchive.schema import SCHEMA
 
 
@@ -88,3 +89,21 @@ def test_merge_of_interleaved_chats(tmp_path: Path) -> None:
         )
     )
     assert keys == sorted(keys) and out.num_rows == 4000
+
+
+def test_wide_rows_are_merged_in_smaller_chunks(tmp_path: Path) -> None:
+    """Output chunks hold about OUT_BYTES of rows: wide rows (large raw records) come in
+    fewer rows per chunk, so merging them costs no more memory than narrow ones."""
+    keys = [("x", t) for t in range(5000)]
+    narrow = [_part(tmp_path / f"n{i}.pq", i, keys) for i in range(2)]
+    wide = [tmp_path / f"w{i}.pq" for i in range(2)]
+    for src, dst in zip(narrow, wide, strict=True):
+        table = pq.read_table(src, schema=SCHEMA)
+        raw = pa.array([f"{n:08d}" + "r" * 3992 for n in range(table.num_rows)])
+        i = table.schema.get_field_index("raw")
+        with parquet_writer(dst) as out:  # the archive's settings: raw is not dictionary-coded
+            out.write_table(table.set_column(i, table.schema.field(i), raw))
+    assert max(t.num_rows for t in merge.merged(narrow)) == merge.OUT_ROWS
+    biggest = max(t.num_rows for t in merge.merged(wide))
+    assert biggest < merge.OUT_ROWS
+    assert biggest * 4000 <= 1.1 * merge.OUT_BYTES

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from imarchive.memory import release_free_memory
 from imarchive.schema import SCHEMA
 
-OUT_ROWS = 8_192  # rows per output chunk
+OUT_ROWS = 8_192  # rows per output chunk at most
+OUT_BYTES = 4 << 20  # and about this many bytes of rows (wide rows: fewer of them)
 READ_ROWS = 1_024  # rows per read batch of a part: bounds memory with many parts
 
 
@@ -73,12 +74,25 @@ class _Cursor:
         return out
 
 
+def _out_rows(paths: list[Path]) -> int:
+    """Rows per output chunk: OUT_BYTES worth, by the parts' own uncompressed sizes."""
+    rows = size = 0
+    for path in paths:
+        meta = pq.read_metadata(path)
+        rows += meta.num_rows
+        size += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if not rows or not size:
+        return OUT_ROWS
+    return min(OUT_ROWS, max(READ_ROWS, OUT_BYTES * rows // size))
+
+
 def merged(paths: list[Path]) -> Iterator[pa.Table]:
     """The rows of ``paths`` in merged order, as tables of at most OUT_ROWS rows."""
     part = _order(paths)
     cursors = [_Cursor(p) for p in paths]
-    for start in range(0, len(part), OUT_ROWS):
-        chunk_part = part[start : start + OUT_ROWS]
+    step = _out_rows(paths)
+    for start in range(0, len(part), step):
+        chunk_part = part[start : start + step]
         counts = np.bincount(chunk_part, minlength=len(paths))
         pieces: list[pa.RecordBatch] = []
         for i, count in enumerate(counts):

@@ -46,6 +46,7 @@ from imarchive.archive.ids import IdIndex, digests, merge, partition_keys, spill
 from imarchive.archive.merge import merged
 from imarchive.archive.store import Archive, BatchInfo, iso, refresh_derived
 from imarchive.errors import SourceError
+from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, Message
 from imarchive.schema import MESSAGE_SCHEMA, SCHEMA, stamp, to_table
 from imarchive.sources.base import SourceRef
@@ -178,6 +179,10 @@ class BatchWriter:
         self._pool: ThreadPoolExecutor | None = None
         self._write_failed = False
         self._in_flight: deque[Future[None]] = deque()
+        # chunks being deduped and sorted on their own thread (which queues the writes)
+        self._adder: ThreadPoolExecutor | None = None
+        self._add_failed = False
+        self._adds: deque[Future[None]] = deque()
 
     # -- per input --------------------------------------------------------------------------
 
@@ -190,6 +195,7 @@ class BatchWriter:
         assert stage is not None
         self.current = None
         try:
+            self._drain_adds()
             if ok:
                 for partition in list(stage.held):
                     self._write_rows(stage, partition, stage.held.pop(partition))
@@ -293,11 +299,29 @@ class BatchWriter:
 
     def add_table(self, rows: pa.Table) -> None:
         """Dedupe a chunk of rows (MESSAGE_SCHEMA, from a columnar reader) and append
-        the new ones to staged parts."""
+        the new ones to staged parts: on the writer's own thread, while the reader goes
+        on (``end_input`` waits for it and raises its first error)."""
         stage = self.current
         assert stage is not None
         if not rows.num_rows:
             return
+        if self._adder is None:
+            self._adder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imarchive-add")
+        while len(self._adds) >= IN_FLIGHT:
+            self._adds.popleft().result()
+        self._adds.append(self._adder.submit(self._add_now, stage, rows))
+
+    def _add_now(self, stage: InputStage, rows: pa.Table) -> None:
+        """Runs on the adding thread; after one failure, no later chunk is added."""
+        if self._add_failed:
+            raise ArchiveWriteSkipped("an earlier chunk failed")
+        try:
+            self._add_table(stage, rows)
+        except BaseException:
+            self._add_failed = True
+            raise
+
+    def _add_table(self, stage: InputStage, rows: pa.Table) -> None:
         if rows.schema != MESSAGE_SCHEMA:
             rows = rows.select(MESSAGE_SCHEMA.names).cast(MESSAGE_SCHEMA)
         table = stamp(rows, self.seq, self.ingested_at)
@@ -393,13 +417,33 @@ class BatchWriter:
         if error is not None:
             raise error
 
-    def _stop(self) -> None:
-        if self._pool is not None:
+    def _drain_adds(self) -> None:
+        """Wait for every chunk being added, then raise the first error, if any."""
+        error: BaseException | None = None
+        while self._adds:
             try:
-                self._drain()
-            finally:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+                self._adds.popleft().result()
+            except BaseException as exc:
+                error = error or exc
+        self._add_failed = False  # the next input starts afresh (this one is rejected)
+        if error is not None:
+            raise error
+
+    def _stop(self) -> None:
+        try:
+            if self._adder is not None:
+                try:
+                    self._drain_adds()
+                finally:
+                    self._adder.shutdown(wait=True)
+                    self._adder = None
+        finally:
+            if self._pool is not None:
+                try:
+                    self._drain()
+                finally:
+                    self._pool.shutdown(wait=True)
+                    self._pool = None
 
     # -- commit -------------------------------------------------------------------------------
 
@@ -415,6 +459,8 @@ class BatchWriter:
         for f in self.files:
             if f.kind == "messages" and f.part is not None:
                 by_partition.setdefault(f.part.partition, []).append(f)
+        if any(len(staged) > 1 for staged in by_partition.values()):
+            release_free_memory()  # what reading left behind, before the merge needs more
         for partition, staged in by_partition.items():
             if len(staged) < 2:
                 continue
