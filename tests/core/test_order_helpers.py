@@ -35,6 +35,9 @@ def test_merge_of_a_spilled_array() -> None:
     more = np.frombuffer(rng.bytes(16 * 100), ids.DIGEST)
     got = ids.merge(spilled, more)
     assert not isinstance(got, np.memmap)
+    assert isinstance(ids.spill(got), np.memmap)  # so it can go to a file again
+    alone = ids.merge(np.empty(0, ids.DIGEST), spilled)  # a memmap's sorted copy
+    assert not isinstance(alone, np.memmap) and isinstance(ids.spill(alone), np.memmap)
     assert _chunks(got) == sorted(_chunks(base) + _chunks(more))
 
 

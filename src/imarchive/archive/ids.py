@@ -114,8 +114,10 @@ class IdIndex:
         return mask
 
     def accept(self, partition: str, accepted: np.ndarray) -> None:
+        """Add a sorted array of ids (an input's ``pending``) to the partition's."""
         if len(accepted):
-            self._ids[partition] = spill(merge(self._load(partition), accepted))
+            known = self._load(partition)
+            self._ids[partition] = spill(merge(known, accepted) if len(known) else accepted)
 
 
 def merge(sorted_arr: np.ndarray, more: np.ndarray) -> np.ndarray:
@@ -123,10 +125,13 @@ def merge(sorted_arr: np.ndarray, more: np.ndarray) -> np.ndarray:
     large array, not a sort of both."""
     if len(more) == 0:
         return sorted_arr
-    more = np.sort(more)
+    # asarray: plain arrays out (a sorted copy of a memmap is a memmap that ``spill``
+    # would take for one already in a file)
+    more = np.sort(np.asarray(more))
     if len(sorted_arr) == 0:
         return more
-    merged: np.ndarray = np.insert(sorted_arr, np.searchsorted(sorted_arr, more), more)
+    base = np.asarray(sorted_arr)
+    merged: np.ndarray = np.insert(base, np.searchsorted(base, more), more)
     return merged
 
 
