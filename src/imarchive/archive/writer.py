@@ -21,7 +21,7 @@ import os
 import shutil
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -408,42 +408,23 @@ class BatchWriter:
     def _drain(self) -> None:
         """Wait for every queued write, then raise the first error, if any (no write may
         still run when a part is closed or removed)."""
-        error: BaseException | None = None
-        while self._in_flight:
-            try:
-                self._in_flight.popleft().result()
-            except BaseException as exc:
-                error = error or exc
-        if error is not None:
-            raise error
+        _wait_all(self._in_flight)
 
     def _drain_adds(self) -> None:
         """Wait for every chunk being added, then raise the first error, if any."""
-        error: BaseException | None = None
-        while self._adds:
-            try:
-                self._adds.popleft().result()
-            except BaseException as exc:
-                error = error or exc
-        self._add_failed = False  # the next input starts afresh (this one is rejected)
-        if error is not None:
-            raise error
+        try:
+            _wait_all(self._adds)
+        finally:
+            self._add_failed = False  # the next input starts afresh (this one is rejected)
 
     def _stop(self) -> None:
+        """Wait for the adding thread, then for the Parquet thread it feeds; stop both."""
+        adder, self._adder = self._adder, None
         try:
-            if self._adder is not None:
-                try:
-                    self._drain_adds()
-                finally:
-                    self._adder.shutdown(wait=True)
-                    self._adder = None
-        finally:
-            if self._pool is not None:
-                try:
-                    self._drain()
-                finally:
-                    self._pool.shutdown(wait=True)
-                    self._pool = None
+            _shut(adder, self._drain_adds)
+        finally:  # only now: a chunk still being added may queue a write
+            pool, self._pool = self._pool, None
+            _shut(pool, self._drain)
 
     # -- commit -------------------------------------------------------------------------------
 
@@ -610,6 +591,25 @@ def _hold_back(rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     cut = int(np.searchsorted(ts, ts[-1] - HOLD_BACK_US, side="left"))
     tail = rows.slice(cut)
     return rows.slice(0, cut), tail.take(pa.array(np.arange(tail.num_rows)))
+
+
+def _wait_all(futures: deque[Future[None]]) -> None:
+    error: BaseException | None = None
+    while futures:
+        try:
+            futures.popleft().result()
+        except BaseException as exc:
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+def _shut(pool: ThreadPoolExecutor | None, drain: Callable[[], None]) -> None:
+    if pool is not None:
+        try:
+            drain()
+        finally:
+            pool.shutdown(wait=True)
 
 
 class ArchiveWriteSkipped(OSError):
