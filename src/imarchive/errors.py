@@ -59,3 +59,18 @@ class SourceError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def database_reason(exc: Exception) -> str:
+    """The one-line reason for an input whose SQLite database failed while it was read.
+    The databases are opened read-only, so "full" can only mean the temporary files
+    SQLite sorts with (and decrypted copies) have no room: not a damaged database."""
+    import sqlite3
+    import tempfile
+
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return (
+            f"no room for temporary files in {tempfile.gettempdir()} while reading the "
+            "database (set TMPDIR to a folder with more space)"
+        )
+    return f"damaged database ({exc})"

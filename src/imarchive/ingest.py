@@ -22,7 +22,13 @@ from imarchive.archive import recovery
 from imarchive.archive.fsio import sha256_file
 from imarchive.archive.lock import Lock, clear_breaks, pending_breaks
 from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
-from imarchive.errors import ArchiveError, NotAnArchive, SourceError, UsageError
+from imarchive.errors import (
+    ArchiveError,
+    NotAnArchive,
+    SourceError,
+    UsageError,
+    database_reason,
+)
 from imarchive.inputs import Found, expand, is_media_beside_export
 from imarchive.memory import bound_memory
 from imarchive.model import Message
@@ -230,7 +236,7 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
         result.error = exc.reason
     except sqlite3.DatabaseError as exc:
         # a damaged database file of a dump: that input is rejected, the run goes on
-        result.error = f"damaged database ({exc})"
+        result.error = database_reason(exc)
     except OSError as exc:
         if exc.errno in WRITE_ERRNOS:
             raise  # the archive's disk, not this input: stops the run (see _ingest)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from imarchive.errors import SourceError
+from imarchive.errors import SourceError, database_reason
 from imarchive.identity import wechat_id
 from imarchive.model import (
     Attachment,
@@ -405,4 +405,4 @@ def guarded(rows: Iterator[_T]) -> Iterator[_T]:
     try:
         yield from rows
     except sqlite3.DatabaseError as exc:
-        raise SourceError(f"damaged database ({exc})") from exc
+        raise SourceError(database_reason(exc)) from exc
