@@ -177,11 +177,11 @@ class BatchWriter:
         self.current: InputStage | None = None
         self._part_no = 0
         self._pool: ThreadPoolExecutor | None = None
-        self._write_failed = False
+        self._write_error: BaseException | None = None  # the first failed Parquet write
         self._in_flight: deque[Future[None]] = deque()
         # chunks being deduped and sorted on their own thread (which queues the writes)
         self._adder: ThreadPoolExecutor | None = None
-        self._add_failed = False
+        self._add_error: BaseException | None = None  # the first failed chunk of the input
         self._adds: deque[Future[None]] = deque()
 
     # -- per input --------------------------------------------------------------------------
@@ -313,12 +313,12 @@ class BatchWriter:
 
     def _add_now(self, stage: InputStage, rows: pa.Table) -> None:
         """Runs on the adding thread; after one failure, no later chunk is added."""
-        if self._add_failed:
-            raise ArchiveWriteSkipped("an earlier chunk failed")
+        if self._add_error is not None:
+            raise ArchiveWriteSkipped("an earlier chunk failed") from self._add_error
         try:
             self._add_table(stage, rows)
-        except BaseException:
-            self._add_failed = True
+        except BaseException as exc:
+            self._add_error = exc
             raise
 
     def _add_table(self, stage: InputStage, rows: pa.Table) -> None:
@@ -397,12 +397,12 @@ class BatchWriter:
         """Runs on the background thread. After one write failed (a full disk), no later
         write may touch any Parquet writer: pyarrow can crash the process when a writer is
         used again after a failed write. The first error is raised by ``_drain``."""
-        if self._write_failed:
-            raise ArchiveWriteSkipped("an earlier Parquet write failed")
+        if self._write_error is not None:
+            raise ArchiveWriteSkipped("an earlier Parquet write failed") from self._write_error
         try:
             writer.write_table(rows, row_group_size=ROW_GROUP)
-        except BaseException:
-            self._write_failed = True
+        except BaseException as exc:
+            self._write_error = exc
             raise
 
     def _drain(self) -> None:
@@ -415,7 +415,7 @@ class BatchWriter:
         try:
             _wait_all(self._adds)
         finally:
-            self._add_failed = False  # the next input starts afresh (this one is rejected)
+            self._add_error = None  # the next input starts afresh (this one is rejected)
 
     def _stop(self) -> None:
         """Wait for the adding thread, then for the Parquet thread it feeds; stop both."""
@@ -594,12 +594,16 @@ def _hold_back(rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
 
 
 def _wait_all(futures: deque[Future[None]]) -> None:
+    """Wait for every job; then raise the first error, if any (a job skipped because of
+    an earlier failure raises that failure, which the caller may not have seen yet)."""
     error: BaseException | None = None
     while futures:
         try:
             futures.popleft().result()
         except BaseException as exc:
             error = error or exc
+    if isinstance(error, ArchiveWriteSkipped) and error.__cause__ is not None:
+        raise error.__cause__
     if error is not None:
         raise error
 
