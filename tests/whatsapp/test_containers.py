@@ -183,3 +183,16 @@ def test_corrupt_member_is_rejected(tmp_path: Path) -> None:
 def test_zip_without_chat_scores_zero(tmp_path: Path) -> None:
     path = _zip(tmp_path / "photos.zip", {"a.jpg": jpeg(), "b.jpg": jpeg(2)})
     assert READER.score(candidate_for(path)) == 0.0
+
+
+def test_zip_member_with_an_impossible_date(tmp_path: Path) -> None:
+    """Fuzzing found it: a DOS date of month 13, day 0, 25:61:62 fits the zip fields; the
+    chat is still read, and a year-less legacy header takes the member's year."""
+    path = tmp_path / "WhatsApp Chat - Old friends.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        info = zipfile.ZipInfo("WhatsApp Chat with Old friends.txt", (2019, 13, 0, 25, 61, 62))
+        zf.writestr(info, "18 Mar 12:14 - Alice: hi\n19 Mar 08:00 - Bob: hello\n")
+    msgs, ctx = read_all(READER, path, ReadOptions(timezone="UTC"))
+    assert [m.body for m in msgs] == ["hi", "hello"]
+    assert {m.sent_at.year for m in msgs} == {2019}
+    assert ctx.report.facts["year_assumed"] == 2019

@@ -101,7 +101,21 @@ class SafeZip:
         return self._zf.getinfo(name).file_size
 
     def modified(self, name: str) -> datetime:
-        return datetime(*self._zf.getinfo(name).date_time)
+        """The member's date. A DOS date field out of range (month 13, day 0, second 62:
+        the format has room for them, a damaged or hand-made zip writes them) is brought
+        into range: only the year is ever used (year-less legacy headers)."""
+        year, month, day, hour, minute, second = self._zf.getinfo(name).date_time
+        try:
+            return datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return datetime(
+                year,
+                min(max(month, 1), 12),
+                min(max(day, 1), 28),
+                min(hour, 23),
+                min(minute, 59),
+                min(second, 59),
+            )
 
     def open(self, name: str) -> IO[bytes]:
         try:
