@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,3 +74,26 @@ def read_all(
     cand = candidate_for(path)
     messages: Iterator[Message] = reader.read(cand, ctx)
     return list(messages), ctx
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size_mb: int, mode: str = "0755") -> Iterator[Path]:
+    """A tmpfs of ``size_mb`` mounted at ``path`` (created) for the block; the test is
+    skipped, with the reason, where mounting is not allowed (not root, no CAP_SYS_ADMIN)."""
+    import pytest
+
+    path.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CAP_SYS_ADMIN)")
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode={mode}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
