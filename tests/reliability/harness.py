@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import select
 import stat
 import subprocess
 import sys
@@ -152,6 +153,27 @@ def start_child(
         text=True,
         pass_fds=pass_fds,
     )
+
+
+def hold_lock(
+    tmp_path: Path, archive: Path, inputs: Path, wait: float = 60.0
+) -> tuple[subprocess.Popen[str], int]:
+    """Start an ingest that stops right after taking the lock; returns it and the fd
+    that lets it go on (write a byte, or close it)."""
+    locked_r, locked_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    argv = ingest_argv(archive, *rel_inputs(tmp_path, inputs))
+    holder = start_child(
+        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r},
+        tmp_path,
+        pass_fds=(locked_w, hold_r),
+    )
+    os.close(locked_w)
+    os.close(hold_r)
+    ready, _, _ = select.select([locked_r], [], [], wait)
+    assert ready and os.read(locked_r, 1) == b"L", "the holder never took the lock"
+    os.close(locked_r)
+    return holder, hold_w
 
 
 def rel_inputs(workdir: Path, *inputs: Path) -> list[Path]:

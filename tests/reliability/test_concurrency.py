@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import subprocess
 from pathlib import Path
@@ -92,30 +91,11 @@ def test_four_concurrent_ingests_end_with_the_union(
     H.assert_no_canary(dirs=H.leak_dirs(tmp_path))
 
 
-def _hold_lock(tmp_path: Path, archive: Path, inputs: Path) -> tuple[subprocess.Popen[str], int]:
-    """Start an ingest that stops right after taking the lock; returns it and the fd
-    that lets it go on (write a byte, or close it)."""
-    locked_r, locked_w = os.pipe()
-    hold_r, hold_w = os.pipe()
-    argv = H.ingest_argv(archive, *H.rel_inputs(tmp_path, inputs))
-    holder = H.start_child(
-        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r},
-        tmp_path,
-        pass_fds=(locked_w, hold_r),
-    )
-    os.close(locked_w)
-    os.close(hold_r)
-    ready, _, _ = select.select([locked_r], [], [], WAIT)
-    assert ready and os.read(locked_r, 1) == b"L", "the holder never took the lock"
-    os.close(locked_r)
-    return holder, hold_w
-
-
 def test_live_holder_is_never_broken_waiter_exits_3(tmp_path: Path) -> None:
     first = H.write_chat(H.inputs_dir(tmp_path) / "first" / "a.txt", 300, seed=1)
     second = H.write_chat(H.inputs_dir(tmp_path) / "second" / "b.txt", 300, seed=2)
     archive = tmp_path / "archive"
-    holder, hold_w = _hold_lock(tmp_path, archive, first.parent)
+    holder, hold_w = H.hold_lock(tmp_path, archive, first.parent)
     try:
         waiter = H.ingest(archive, second.parent, workdir=tmp_path, extra=["--lock-timeout", "1"])
         assert waiter.code == 3, waiter.stderr
@@ -139,7 +119,7 @@ def test_live_holder_is_never_broken_waiter_exits_3(tmp_path: Path) -> None:
 def test_lock_of_a_killed_process_is_broken_and_recorded(tmp_path: Path) -> None:
     chat = H.write_chat(H.inputs_dir(tmp_path) / "drop" / "a.txt", 300, seed=1)
     archive = tmp_path / "archive"
-    holder, hold_w = _hold_lock(tmp_path, archive, chat.parent)
+    holder, hold_w = H.hold_lock(tmp_path, archive, chat.parent)
     owner = json.loads((archive / "_archive/lock/owner.json").read_text())
     holder.kill()  # SIGKILL while holding the lock
     holder.communicate(timeout=WAIT)

@@ -71,23 +71,12 @@ def test_sigterm_mid_ingest_exits_130_and_leaks_nothing(tmp_path: Path) -> None:
     H.write_chat(drop / "One.txt", 3000, seed=1)
     H.write_chat(drop / "Two.txt", 3000, seed=2)
     archive = tmp_path / "archive"
-    locked_r, locked_w = os.pipe()
-    hold_r, hold_w = os.pipe()
-    argv = H.ingest_argv(archive, *H.rel_inputs(tmp_path, drop))
     # the child pauses right after taking the lock; SIGTERM arrives while it waits there
-    proc = H.start_child(
-        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r},
-        tmp_path,
-        pass_fds=(locked_w, hold_r),
-    )
-    os.close(locked_w)
-    os.close(hold_r)
+    proc, hold_w = H.hold_lock(tmp_path, archive, drop)
     try:
-        assert os.read(locked_r, 1) == b"L"  # it holds the lock now
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:
-        os.close(locked_r)
         os.close(hold_w)
         if proc.poll() is None:
             proc.kill()
