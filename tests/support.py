@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from imarchive.model import Attachment, AttachmentStatus, Message
 from imarchive.sources.base import (
@@ -97,3 +98,18 @@ def small_tmpfs(path: Path, size_mb: int, mode: str = "0755") -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def assert_same_rows(expected: Any, got: Any, *, show_values: bool = True) -> None:
+    """Two MESSAGE_SCHEMA tables hold the same rows in the same order; a failure names the
+    first column and row that differ (their values too, unless ``show_values`` is off)."""
+    from imarchive.schema import MESSAGE_SCHEMA
+
+    assert got.schema == MESSAGE_SCHEMA
+    assert got.num_rows == expected.num_rows
+    for name in MESSAGE_SCHEMA.names:
+        want, have = expected.column(name).to_pylist(), got.column(name).to_pylist()
+        if want != have:
+            i = next(i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b)
+            shown = f": {want[i]!r} != {have[i]!r}" if show_values else ""
+            raise AssertionError(f"column {name} differs first at row {i}{shown}")

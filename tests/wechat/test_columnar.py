@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from imarchive.schema import MESSAGE_SCHEMA, to_table
 from imarchive.sources.base import ReadOptions
 from imarchive.sources.wechat import pc3, pc3_columnar, protobuf
-from tests.support import DirectContext, candidate_for
+from tests.support import DirectContext, assert_same_rows, candidate_for
 from tests.wechat import layouts
 from tests.wechat.rows import read_table
 
@@ -39,13 +39,7 @@ def per_row(path: Path, options: ReadOptions | None = None) -> tuple[pa.Table, D
 def assert_same(path: Path, options: ReadOptions | None = None) -> pa.Table:
     expected, ctx_rows = per_row(path, options)
     got, ctx_cols = read_table(READER, path, options)
-    assert got.schema == MESSAGE_SCHEMA
-    assert got.num_rows == expected.num_rows
-    for name in MESSAGE_SCHEMA.names:
-        want, have = expected.column(name).to_pylist(), got.column(name).to_pylist()
-        if want != have:
-            i = next(i for i, (a, b) in enumerate(zip(want, have, strict=True)) if a != b)
-            raise AssertionError(f"column {name}, row {i}: {want[i]!r} != {have[i]!r}")
+    assert_same_rows(expected, got)
     assert got.equals(expected)
     assert ctx_cols.report.rejected == ctx_rows.report.rejected
     assert ctx_cols.report.warnings == ctx_rows.report.warnings
