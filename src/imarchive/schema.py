@@ -115,3 +115,19 @@ def stamp(table: pa.Table, batch_seq: int, ingested_at: datetime) -> pa.Table:
         pa.repeat(pa.scalar(ingested_at, TIMESTAMP), n),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMA)
+
+
+class Codes:
+    """Strings numbered in order of first use: the dictionary of a dictionary array, for
+    the columnar readers' low-cardinality columns."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def code(self, value: str) -> int:
+        found = self.index.get(value)
+        if found is None:
+            found = self.index[value] = len(self.values)
+            self.values.append(value)
+        return found

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from imarchive.identity import wechat_id
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
 from imarchive.model import MessageKind as K
-from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, TIMESTAMP, to_table
+from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, TIMESTAMP, Codes, to_table
 from imarchive.sources.base import Candidate, ReadContext, SourceRef
 from imarchive.sources.wechat import pc3
 from imarchive.sources.wechat.common import FastSelect, epoch_to_utc, stream_fast
@@ -179,21 +179,6 @@ def is_file(path: str) -> bool:
 
 
 # --- one shard ---------------------------------------------------------------------------
-
-
-class _Codes:
-    """Strings numbered in order of first use: the dictionary of a dictionary array."""
-
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-        self.values: list[str] = []
-
-    def code(self, value: str) -> int:
-        found = self.index.get(value)
-        if found is None:
-            found = self.index[value] = len(self.values)
-            self.values.append(value)
-        return found
 
 
 def _decoded(codes: np.ndarray, dictionary: Sequence[str | None] | pa.Array) -> pa.Array:
@@ -458,7 +443,7 @@ class ShardReader:
             deleted[special_idx] = [info.deleted for info in infos]
 
         # senders: the owner, the talker of a direct chat, BytesExtra in groups
-        senders = _Codes()
+        senders = Codes()
         sender = np.full(n, -1, np.int64)
         talker_sender = np.array([senders.code(t) for t in talkers], np.int64)
         direct_in = ~outbound & ~group

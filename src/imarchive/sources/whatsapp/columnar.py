@@ -45,7 +45,7 @@ from imarchive import textio
 from imarchive.identity import format_instant
 from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
-from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA
+from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, Codes
 from imarchive.sources.base import ReadContext
 from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
 from imarchive.sources.whatsapp.inputs import _mime
@@ -659,10 +659,9 @@ class _Pass2:
         self.notices: dict[str, bool] = {}
         self.listing: set[str] | None = None
         self.listing_failed = False
-        self.names: list[str] = []  # strings of the coded columns (kind, native_type, ...)
-        self.codes: dict[str, int] = {}
+        self.coded = Codes()  # strings of the coded columns (kind, native_type, ...)
         for text in ("text", "system", "unknown", "outbound", "inbound"):
-            self._code(text)
+            self.coded.code(text)
         self.consts: dict[str, pa.Array] = {}
 
     def run(self) -> Iterator[pa.Table]:
@@ -1020,17 +1019,10 @@ class _Pass2:
             self.carry_key, self.carry_counts = last, new
         return out
 
-    def _code(self, text: str) -> int:
-        code = self.codes.get(text)
-        if code is None:
-            code = self.codes[text] = len(self.names)
-            self.names.append(text)
-        return code
-
     def _strings(self, codes: np.ndarray) -> pa.Array:
-        """Strings from codes of ``self.names`` (-1: null)."""
+        """Strings from codes of ``self.coded`` (-1: null)."""
         idx = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
-        return pa.DictionaryArray.from_arrays(idx, pa.array(self.names, pa.string())).cast(
+        return pa.DictionaryArray.from_arrays(idx, pa.array(self.coded.values, pa.string())).cast(
             pa.string()
         )
 
@@ -1077,7 +1069,7 @@ class _Pass2:
             pc.is_in(bodies, pa.array(_SPECIAL_WORDS, pa.string()))
         )
         look = np.flatnonzero(maybe & is_user)
-        codes = self.codes
+        codes = self.coded.index
         kind = np.where(is_user, codes["text"], codes["system"]).astype(np.int32)
         native = np.full(n, -1, dtype=np.int32)
         deleted = np.zeros(n, dtype=bool)
@@ -1101,9 +1093,9 @@ class _Pass2:
                     mean = markers.classify(body)
                     if len(self.meanings) < 10_000:
                         self.meanings[body] = mean
-                u_kind[k] = self._code(str(mean.kind))
+                u_kind[k] = self.coded.code(str(mean.kind))
                 if mean.native_type is not None:
-                    u_native[k] = self._code(mean.native_type)
+                    u_native[k] = self.coded.code(mean.native_type)
                 u_deleted[k] = mean.deleted
                 u_edited[k] = mean.edited
                 if mean.media is not None:
@@ -1155,7 +1147,7 @@ class _Pass2:
             sids.append(s)
         sender_id = pa.array(sids, pa.string()).take(enc.indices)
         is_user = mc["is_user"]
-        c = self.codes
+        c = self.coded.index
         if owner is None:
             direction = np.where(is_user, c["unknown"], c["system"])
         else:
