@@ -94,19 +94,16 @@ def install_hooks(hooks: Hooks) -> None:
 
         return wrapped
 
-    def unlink(path: Any, *a: Any, **kw: Any) -> None:
-        hooks.event("before", "unlink", str(os.fspath(path)))
-        try:
-            real_unlink(path, *a, **kw)
-        finally:
-            hooks.event("after", "unlink", str(os.fspath(path)))
+    def one(op: str, real: Any) -> Any:
+        def wrapped(path: Any, *a: Any, **kw: Any) -> Any:
+            name = str(os.fspath(path))
+            hooks.event("before", op, name)
+            try:
+                return real(path, *a, **kw)
+            finally:
+                hooks.event("after", op, name)
 
-    def rmtree(path: Any, *a: Any, **kw: Any) -> None:
-        hooks.event("before", "rmtree", str(os.fspath(path)))
-        try:
-            real_rmtree(path, *a, **kw)
-        finally:
-            hooks.event("after", "rmtree", str(os.fspath(path)))
+        return wrapped
 
     def open_(file: Any, mode: str = "r", *a: Any, **kw: Any) -> Any:
         writing = isinstance(file, str | bytes | os.PathLike) and any(c in mode for c in "wxa")
@@ -122,8 +119,8 @@ def install_hooks(hooks: Hooks) -> None:
     os.link = two("link", real_link)
     os.replace = two("replace", real_replace)
     os.rename = two("rename", real_rename)
-    os.unlink = unlink
-    shutil.rmtree = rmtree
+    os.unlink = one("unlink", real_unlink)
+    shutil.rmtree = one("rmtree", real_rmtree)
     builtins.open = open_
 
 
