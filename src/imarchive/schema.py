@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from operator import attrgetter
 
+import numpy as np
 import pyarrow as pa
 
 from imarchive.model import Attachment, Message
@@ -131,3 +133,25 @@ class Codes:
             found = self.index[value] = len(self.values)
             self.values.append(value)
         return found
+
+
+_HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint16)
+
+
+def sha256_hex(data: pa.Array) -> pa.StringArray:
+    """Lowercase hex sha256 of each string of ``data`` (one tight loop over the buffer)."""
+    n = len(data)
+    bufs = data.buffers()
+    offs = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=data.offset * 4)
+    mv = memoryview(bufs[2]) if bufs[2] is not None else memoryview(b"")
+    sha = hashlib.sha256
+    starts = offs[:-1].tolist()
+    ends = offs[1:].tolist()
+    raw = b"".join([sha(mv[a:b]).digest() for a, b in zip(starts, ends, strict=True)])
+    hexed = _HEX[np.frombuffer(raw, dtype=np.uint8)]
+    out = pa.StringArray.from_buffers(
+        n,
+        pa.py_buffer(np.arange(0, 64 * n + 1, 64, dtype=np.int32)),
+        pa.py_buffer(hexed.tobytes()),
+    )
+    return out

@@ -29,7 +29,6 @@ names, a header in the first block). When it does not, the exact reader runs unc
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import unicodedata
@@ -45,7 +44,7 @@ from imarchive import textio
 from imarchive.identity import format_instant
 from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
-from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, Codes
+from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, Codes, sha256_hex
 from imarchive.sources.base import ReadContext
 from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
 from imarchive.sources.whatsapp.inputs import _mime
@@ -153,28 +152,6 @@ def _digits(u8: np.ndarray, pos: np.ndarray, width: np.ndarray) -> np.ndarray:
 
 def _np_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     out: np.ndarray = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
-    return out
-
-
-_HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint16)
-
-
-def sha256_hex(data: pa.Array) -> pa.StringArray:
-    """Lowercase hex sha256 of each string of ``data`` (one tight loop over the buffer)."""
-    n = len(data)
-    bufs = data.buffers()
-    offs = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=data.offset * 4)
-    mv = memoryview(bufs[2]) if bufs[2] is not None else memoryview(b"")
-    sha = hashlib.sha256
-    starts = offs[:-1].tolist()
-    ends = offs[1:].tolist()
-    raw = b"".join([sha(mv[a:b]).digest() for a, b in zip(starts, ends, strict=True)])
-    hexed = _HEX[np.frombuffer(raw, dtype=np.uint8)]
-    out = pa.StringArray.from_buffers(
-        n,
-        pa.py_buffer(np.arange(0, 64 * n + 1, 64, dtype=np.int32)),
-        pa.py_buffer(hexed.tobytes()),
-    )
     return out
 
 
