@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from imarchive.schema import MESSAGE_SCHEMA, to_table
 from imarchive.sources.base import ReadOptions
-from imarchive.sources.wechat import pc3, pc3_columnar, protobuf
+from imarchive.sources.wechat import pc3, pc3_columnar, pc3_fetch, protobuf
 from tests.support import DirectContext, assert_same_rows, candidate_for
 from tests.wechat import layouts
 from tests.wechat.rows import read_table
@@ -49,7 +49,7 @@ def assert_same(path: Path, options: ReadOptions | None = None) -> pa.Table:
 
 @pytest.fixture(params=[3, 1000])
 def batch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Tiny batches put odd rows and the resumed scan anywhere in a batch."""
+    """Tiny batches put odd rows and the checked rerun anywhere in a batch."""
     monkeypatch.setattr(pc3_columnar, "BATCH", request.param)
     size: int = request.param
     return size
@@ -165,6 +165,14 @@ def _odd_copy(src: Path, dst: Path) -> Path:
                 "localId, MsgSvrID, Type, CreateTime, StrTalker, StrContent",
                 (514, 9514, 1, -1, layouts.sc.ALICE, "before 1970"),
             ),
+            (  # the integer extremes (the batch headers carry them as 64-bit hex)
+                "localId, MsgSvrID, Type, SubType, CreateTime, StrTalker, StrContent",
+                (517, -(2**63), 2**63 - 1, -1, -30_610_224_000, layouts.sc.ALICE, "min"),
+            ),
+            (
+                "localId, MsgSvrID, Type, CreateTime, StrTalker, StrContent, BytesExtra",
+                (518, 2**63 - 1, 1, 253_402_300_799, layouts.sc.ALICE, "", b""),
+            ),
             (
                 "localId, MsgSvrID, Type, IsSender, CreateTime, StrTalker, StrContent",
                 (
@@ -201,47 +209,77 @@ def test_odd_rows(pc3_plain: Path, tmp_path: Path, batch: int) -> None:
     }
 
 
-ORDER = '"StrTalker" COLLATE BINARY, "CreateTime", "localId"'
-
-
-def test_scan_resumes_part_way(
+def test_unchecked_batch_reruns_checked(
     pc3_plain: Path, tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An index that serves the read order makes SQLite stream rows instead of sorting
-    them first: the unchecked query then fails part-way, at the odd row, and the checked
-    one resumes after the rows already read (none lost, none twice)."""
+    """Before SQLite 3.45 a batch is read without the blob checks of the JSON; the batch
+    holding a blob in a text column fails and is read again with them, as is every batch
+    after it (none lost, none twice)."""
+    monkeypatch.setattr(pc3_fetch, "UNCHECKED_JSON", True)
     copy = _odd_copy(pc3_plain, tmp_path / "acct")
-    with sqlite3.connect(copy / "Msg" / "Multi" / "MSG0.db") as conn:
-        conn.execute("CREATE INDEX talker_time ON MSG(StrTalker, CreateTime)")
-        plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT * FROM MSG ORDER BY {ORDER}").fetchall()
-    conn.close()
-    assert not any("TEMP B-TREE" in str(row) for row in plan)  # no sort: rows stream
-    offsets: list[tuple[object, ...]] = []
-    scan = pc3_columnar._batches
+    by_shard: dict[int, tuple[pc3_fetch.Layout, list[bool]]] = {}  # kept alive: ids stay
+    sql = pc3_fetch.Layout.batch_sql
 
-    def spy(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> Any:
-        offsets.append(params)
-        return scan(conn, sql, params)
+    def spy(self: pc3_fetch.Layout, *, checked: bool) -> str:
+        by_shard.setdefault(id(self), (self, []))[1].append(checked)
+        return sql(self, checked=checked)
 
-    monkeypatch.setattr(pc3_columnar, "_batches", spy)
+    monkeypatch.setattr(pc3_fetch.Layout, "batch_sql", spy)
     got = assert_same(copy)
     assert got.num_rows > 40
-    if batch < 40:  # the odd row is not in the first batch: resumed after rows read
-        assert any(p and p[0] > 0 for p in offsets)
+    assert len(by_shard) == 2 and all(asked[0] is False for _, asked in by_shard.values())
+    (asked,) = [asked for _, asked in by_shard.values() if True in asked]  # the odd shard
+    first = asked.index(True)
+    assert all(asked[first:])  # checked from the failed batch on
+    if batch < 40:  # the failed batch was not the first
+        assert first > 1
     assert pc.count_distinct(got.column("message_id")).as_py() == got.num_rows
+
+
+def test_batches_cut_by_size_and_sqlite_limit(
+    pc3_plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches end where their content reaches BATCH_BYTES; a batch past SQLite's string
+    limit is read in halves, and a row past it alone goes through the per-row code."""
+    copy = _odd_copy(pc3_plain, tmp_path / "acct")
+    shard = copy / "Msg" / "Multi" / "MSG0.db"
+    with sqlite3.connect(shard) as conn:
+        conn.execute(
+            "INSERT INTO MSG (localId, MsgSvrID, Type, SubType, IsSender, CreateTime, "
+            "StrTalker, StrContent) VALUES (600, 9600, 1, 0, 0, 1700000600, "
+            "'wxid_friend01', ?)",
+            ("long " * 2000,),
+        )
+    conn.close()
+    monkeypatch.setattr(pc3_fetch, "BATCH_BYTES", 3000)
+    monkeypatch.setattr(pc3_fetch, "LENGTH_LIMIT", 6000)
+    sizes: list[tuple[int, bool]] = []
+    fetch = pc3_fetch._Reader.rows
+
+    def spy(self: Any, a: int, b: int) -> Any:
+        for raw in fetch(self, a, b):
+            sizes.append((len(raw.rowids), raw.headers is None))
+            yield raw
+
+    monkeypatch.setattr(pc3_fetch._Reader, "rows", spy)
+    got = assert_same(copy)
+    assert "long long" in "".join(got.column("body").drop_null().to_pylist())
+    assert (1, True) in sizes  # the long row, per row
+    assert max(n for n, _ in sizes) < got.num_rows / 4
 
 
 def test_checked_scan_only(
     pc3_plain: Path, tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The blob-checked query from the start (SQLite 3.45+ reads blobs as JSONB)."""
-    monkeypatch.setattr(pc3_columnar, "UNCHECKED_JSON", False)
+    monkeypatch.setattr(pc3_fetch, "UNCHECKED_JSON", False)
     copy = _odd_copy(pc3_plain, tmp_path / "acct")
     assert assert_same(copy).num_rows > 40
 
 
 def test_table_without_rowid_key(pc3_plain: Path, tmp_path: Path, batch: int) -> None:
-    """localId not the INTEGER PRIMARY KEY: one checked scan, no resuming."""
+    """localId not the INTEGER PRIMARY KEY (rows stored in reverse): rowids still find
+    every row, in the read order."""
     copy = _odd_copy(pc3_plain, tmp_path / "acct")
     shard = copy / "Msg" / "Multi" / "MSG0.db"
     with sqlite3.connect(shard) as conn:

@@ -1,4 +1,5 @@
-"""SQLite sorts a large MSG table with temporary files in TMPDIR. When they find no room,
+"""SQLite sorts the rows of a large MSG table into the read order with temporary files
+in TMPDIR. When they find no room,
 the input is rejected with a reason that says so (not "damaged database"), exit 1, no
 traceback, nothing committed; with room, the same ingest succeeds."""
 
@@ -25,14 +26,15 @@ def tiny_tmp(tmp_path: Path) -> Iterator[Path]:
 
 
 def _big_dump(pc3_plain: Path, dst: Path) -> Path:
-    """The pc3 fixture with MSG0 grown to ~10 MB of rows (SQLite sorts them on disk)."""
+    """The pc3 fixture with MSG0 grown to 20,480 rows whose sort keys (talkers made 2,000
+    characters long) fill ~40 MB: more than SQLite sorts in memory."""
     shutil.copytree(pc3_plain, dst)
     for name in ("MSG1.db-wal", "MSG1.db-shm"):  # no decrypted or merged temp copies
         (dst / "Msg" / "Multi" / name).unlink()
     with sqlite3.connect(dst / "Msg" / "Multi" / "MSG0.db") as conn:
         cols = [r[1] for r in conn.execute('PRAGMA table_info("MSG")') if r[1] != "localId"]
         names = ", ".join(f'"{c}"' for c in cols)
-        conn.execute("UPDATE MSG SET StrContent = StrContent || printf('%.2000c', 'x')")
+        conn.execute("UPDATE MSG SET StrTalker = printf('%.2000c', 'x') || StrTalker")
         for _ in range(9):
             conn.execute(f"INSERT INTO MSG ({names}) SELECT {names} FROM MSG")
         conn.execute("UPDATE MSG SET MsgSvrID = 1000000 + localId")

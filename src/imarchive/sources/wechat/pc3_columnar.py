@@ -17,43 +17,42 @@ values and order of the per-row path.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import sqlite3
 from binascii import b2a_base64
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PureWindowsPath
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from imarchive.identity import wechat_id
+from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
 from imarchive.model import MessageKind as K
-from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, TIMESTAMP, Codes, to_table
+from imarchive.schema import (
+    ATTACHMENT_TYPE,
+    MESSAGE_SCHEMA,
+    TIMESTAMP,
+    Codes,
+    sha256_hex,
+    to_table,
+)
 from imarchive.sources.base import Candidate, ReadContext, SourceRef
-from imarchive.sources.wechat import pc3
+from imarchive.sources.wechat import pc3, pc3_fetch
 from imarchive.sources.wechat.common import FastSelect, epoch_to_utc, stream_fast
 from imarchive.sources.wechat.msgtypes import BASE_KINDS, MEDIA_KINDS, Interpreted, interpret
 from imarchive.sources.wechat.protobuf import ProtobufError, _varint
 
-BATCH = 8192  # rows per query batch and per table
+BATCH = 4096  # rows per query batch and per table
+TRIM_EVERY = 8  # batches between handing freed heap memory back
 CHUNK_MESSAGES = 16_384  # per-row shards: messages per table
-# CreateTime handled here: years 1000-9999 (strftime pads 4 digits); others go per row.
-MIN_TIME = -30_610_224_000
-MAX_TIME = 253_402_300_799
 # Types whose kind or body needs the content (XML): ``interpret`` per row. Every other
 # code maps to a kind alone; its body is the content (text, unknown codes) or null.
 PER_ROW_TYPES = frozenset({37, 42, 48, 49, 50, 64, 10000, 10002})
-INT_COLUMNS = ("localId", "MsgSvrID", "Type", "SubType", "IsSender", "CreateTime")
-TEXT_COLUMNS = ("StrTalker", "StrContent")
 MAX_BLOB_COLUMNS = 8  # the `_base64` lists are enumerated: 2**n of them
-# From 3.45 on, SQLite reads a blob given to json_object() as JSONB instead of failing:
-# the query without blob checks is only safe before.
-UNCHECKED_JSON = sqlite3.sqlite_version_info < (3, 45, 0)
 CACHE_MAX = 4096  # memoised BytesExtra blobs (group senders repeat theirs)
 
 KINDS: tuple[K, ...] = tuple(K)
@@ -229,16 +228,9 @@ class ShardReader:
         if plan is None or not plan.blobs or len(plan.blobs) > MAX_BLOB_COLUMNS:
             return False
         decl = plan.decl
-        ints = all("INT" in decl[c] and "BLOB" not in decl[c] for c in INT_COLUMNS)
-        texts = all("INT" not in decl[c] and "BLOB" not in decl[c] for c in TEXT_COLUMNS)
-        return ints and texts and plan.needed[: len(INT_COLUMNS)] == INT_COLUMNS
-
-    def _rowid_key(self) -> bool:
-        """localId is the table's INTEGER PRIMARY KEY: unique, so the scan's order is
-        total and a scan can resume after the rows it has read."""
-        rows = self.conn.execute('PRAGMA table_info("MSG")').fetchall()
-        pk = [r for r in rows if r[5]]
-        return len(pk) == 1 and pk[0][1] == "localId" and str(pk[0][2]).upper() == "INTEGER"
+        ints = all("INT" in decl[c] and "BLOB" not in decl[c] for c in pc3_fetch.INT_COLUMNS)
+        texts = all("INT" not in decl[c] and "BLOB" not in decl[c] for c in pc3_fetch.TEXT_COLUMNS)
+        return ints and texts and plan.needed[: len(pc3_fetch.INT_COLUMNS)] == pc3_fetch.INT_COLUMNS
 
     # -- the scan ------------------------------------------------------------------------
 
@@ -247,29 +239,13 @@ class ShardReader:
             yield from self._per_row_tables()
             return
         assert self.plan is not None
-        resumable = self._rowid_key()
-        # Without the per-column blob checks SQLite builds the JSON much faster; a blob in
-        # a text column then fails the query, which resumes after the last whole batch
-        # with the checks on (a resumable scan only; see UNCHECKED_JSON).
-        checked = not resumable or not UNCHECKED_JSON
-        done = 0  # rows read so far
-        while True:
-            sql = self.plan.sql(checked=checked, offset=done > 0)
-            params: tuple[object, ...] = (done,) if done else ()
-            failed = False
-            for rows in _batches(self.conn, sql, params):
-                if rows is None:
-                    failed = True
-                    break
-                table = self._batch(rows)
-                done += len(rows)
-                if table is not None and table.num_rows:
-                    yield table
-            if not failed:
-                return
-            if checked:  # the checked query cannot fail that way
-                raise RuntimeError("MSG query failed with the blob checks on")
-            checked = True
+        layout = pc3_fetch.Layout(self.plan, self.order)
+        for k, raw in enumerate(pc3_fetch.batches(self.conn, layout, BATCH), 1):
+            table = self._batch(layout, raw)
+            if table is not None and table.num_rows:
+                yield table
+            if k % TRIM_EVERY == 0:
+                release_free_memory()  # the batches' buffers, freed on two threads
 
     def _per_row_tables(self) -> Iterator[pa.Table]:
         chunk: list[Message] = []
@@ -285,79 +261,51 @@ class ShardReader:
 
     # -- one batch -----------------------------------------------------------------------
 
-    def _batch(self, rows: list[tuple[Any, ...]]) -> pa.Table | None:
-        n = len(rows)
-        cols: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        odd = self._odd(cols, n)
-        arrays = [pa.array(cols[i], pa.binary()) for i in (2, 9, 10)]  # json, talker, content
+    def _batch(self, layout: pc3_fetch.Layout, raw: pc3_fetch.Raw) -> pa.Table | None:
+        n = len(raw.rowids)
+        if raw.headers is None:  # rows SQLite could not concatenate: all per row
+            return self._merge(None, np.zeros(0, np.int64), raw.rowids, np.ones(n, bool))
+        batch = pc3_fetch.Batch(layout, raw)
+        odd = batch.odd
+        texts: list[pa.Array] | None
         try:
-            texts = [a.cast(pa.string()) for a in arrays]
+            texts = [a.cast(pa.string()) for a in (batch.json, batch.talker, batch.content)]
         except pa.ArrowInvalid:  # invalid UTF-8 somewhere: those rows go per row
-            bad = np.fromiter(
-                (not all(_valid_utf8(r[i]) for i in (2, 9, 10)) for r in rows), bool, n
-            )
-            odd = bad if odd is None else odd | bad
-            texts = [a.filter(pa.array(~odd)).cast(pa.string()) for a in arrays]
-            arrays[0] = arrays[0].filter(pa.array(~odd))
-        else:
-            if odd is not None:
-                keep = pa.array(~odd)
-                texts = [a.filter(keep) for a in texts]
-                arrays[0] = arrays[0].filter(keep)
-        if odd is None:
-            return self._columns(cols, arrays[0], texts[1], texts[2])
+            odd = odd | _invalid_utf8((batch.json, batch.talker, batch.content), n)
+            texts = None
+        if not odd.any():
+            assert texts is not None
+            return self._columns(batch, texts[1], texts[2])
         good = np.flatnonzero(~odd)
-        cols = [[c[i] for i in good.tolist()] for c in cols]
-        table = self._columns(cols, arrays[0], texts[1], texts[2]) if len(good) else None
-        odd_rows = [rows[i] for i in np.flatnonzero(odd).tolist()]
-        return self._merge(table, good, odd, odd_rows)
-
-    def _odd(self, cols: list[Sequence[Any]], n: int) -> np.ndarray | None:
-        """Rows for the per-row code (None: none): a value of another SQLite type than
-        this path models, a time outside years 1000-9999, an empty talker, a blob in a
-        text column (the checked query's flag)."""
-        odd: np.ndarray | None = None
-
-        def add(mask: np.ndarray) -> None:
-            nonlocal odd
-            odd = mask if odd is None else odd | mask
-
-        if any(cols[1]):
-            add(np.fromiter(map(bool, cols[1]), bool, n))
-        for col in cols[3:9]:
-            if set(map(type, col)) != {int}:
-                add(np.fromiter((type(v) is not int for v in col), bool, n))
-        created = cols[8]
-        times = np.fromiter((v if type(v) is int else 0 for v in created), np.int64, n)
-        if times.min(initial=0) < MIN_TIME or times.max(initial=0) > MAX_TIME:
-            add((times < MIN_TIME) | (times > MAX_TIME))
-        talkers = cols[9]
-        if None in talkers or b"" in talkers:
-            add(np.fromiter((not t for t in talkers), bool, n))
-        for col in cols[11:]:
-            if not set(map(type, col)) <= {bytes, type(None)}:
-                add(np.fromiter((v is not None and type(v) is not bytes for v in col), bool, n))
-        return odd
+        table = None
+        if len(good):
+            batch.keep(~odd)
+            talker_s, content_s = (a.cast(pa.string()) for a in (batch.talker, batch.content))
+            table = self._columns(batch, talker_s, content_s)
+        return self._merge(table, good, raw.rowids, odd)
 
     def _merge(
         self,
         table: pa.Table | None,
         good: np.ndarray,
+        rowids: np.ndarray,
         odd: np.ndarray,
-        odd_rows: list[tuple[Any, ...]],
     ) -> pa.Table | None:
-        """Put the rows of the per-row path back in their places."""
+        """Read the ``odd`` rows (of ``rowids``) through the per-row code and put them
+        back in their places among the ``good`` ones of ``table``."""
         assert self.plan is not None
         messages: list[Message] = []
         places: list[int] = []
-        for place, raw in zip(np.flatnonzero(odd).tolist(), odd_rows, strict=True):
-            for row in self.plan.convert(self.conn, raw):
-                message = pc3.row_message(
-                    row, self.shard.shard_name, self.ref, self.shard, self.ctx
-                )
-                if message is not None:
-                    messages.append(message)
-                    places.append(place)
+        sql = self.plan.sql(where="rowid = ?")
+        for place in np.flatnonzero(odd).tolist():
+            for raw in self.conn.execute(sql, (int(rowids[place]),)).fetchall():
+                for row in self.plan.convert(self.conn, raw):
+                    message = pc3.row_message(
+                        row, self.shard.shard_name, self.ref, self.shard, self.ctx
+                    )
+                    if message is not None:
+                        messages.append(message)
+                        places.append(place)
         if not messages:
             return table
         extra = to_table(messages)
@@ -367,25 +315,18 @@ class ShardReader:
         order = np.argsort(np.concatenate([good, np.array(places, np.int64)]), kind="stable")
         return both.take(pa.array(order))
 
-    def _columns(
-        self,
-        cols: list[Sequence[Any]],
-        json_b: pa.Array,
-        talker_s: pa.Array,
-        content_s: pa.Array,
-    ) -> pa.Table:
-        n = len(cols[0])
-        local = np.fromiter(cols[3], np.int64, n)
-        server = np.fromiter(cols[4], np.int64, n)
-        types = np.fromiter(cols[5], np.int64, n)
-        outbound = np.fromiter(cols[7], np.int64, n) == 1
-        created = np.fromiter(cols[8], np.int64, n)
-        contents = cols[10]
-        blob_cols = cols[11:]
-        blob_names = self.plan.blobs if self.plan is not None else ()
-        by_name = dict(zip(blob_names, blob_cols, strict=True))
-        compress = by_name.get("CompressContent")
-        extra = by_name.get("BytesExtra")
+    def _columns(self, batch: pc3_fetch.Batch, talker_s: pa.Array, content_s: pa.Array) -> pa.Table:
+        n = batch.n
+        local = batch.local
+        server = batch.server
+        types = batch.types
+        outbound = batch.is_sender == 1
+        created = batch.created
+        json_b = batch.json
+        blob_names = tuple(batch.blobs)
+        blob_arrays = tuple(batch.blobs.values())
+        compress = batch.blobs.get("CompressContent")
+        extra = batch.blobs.get("BytesExtra")
 
         # conversations, per distinct talker
         talk_dict = talker_s.dictionary_encode()
@@ -411,20 +352,22 @@ class ShardReader:
         special_idx = np.flatnonzero(special)
         infos: list[Interpreted] = []
         texts: list[str] = []  # CompressContent_text pieces of raw, per special row
-        subtypes = cols[6]
-        for i in special_idx.tolist():
+        take_special = pa.array(special_idx)
+        contents = content_s.take(take_special).to_pylist()
+        compressed = compress.take(take_special).to_pylist() if compress is not None else None
+        for j, i in enumerate(special_idx.tolist()):
             base = int(types[i])
-            raw_content = contents[i]
-            content = "" if raw_content is None else raw_content.decode("utf-8")
+            raw_content = contents[j]
+            content = "" if raw_content is None else raw_content
             piece = ""
-            if base == 49 and compress is not None:
-                blob = compress[i]
+            if base == 49 and compressed is not None:
+                blob = compressed[j]
                 if blob:
                     xml = pc3.decompress(blob)
                     if xml is not None:
                         content = xml
                         piece = ',"CompressContent_text":' + json.dumps(xml, ensure_ascii=False)
-            sub = subtypes[i] if base == 49 else None
+            sub = int(batch.subtypes[i]) if base == 49 else None
             infos.append(
                 interpret(
                     base,
@@ -453,7 +396,7 @@ class ShardReader:
         group_in = np.flatnonzero(group & ~outbound)
         if len(group_in) and extra is not None:
             items = self._bytes_extra
-            found = [items(extra[i]).get(1) for i in group_in.tolist()]
+            found = [items(b).get(1) for b in extra.take(pa.array(group_in)).to_pylist()]
             sender[group_in] = [-1 if s is None else senders.code(s) for s in found]
         sender[system] = -1
 
@@ -485,31 +428,39 @@ class ShardReader:
 
         # raw: SQLite's JSON of the plain columns + the blobs (base64) and what was added
         raw = self._raw(
-            json_b, blob_cols, blob_names, special_idx, texts, names_piece_code, piece_dict, n
+            json_b, blob_arrays, blob_names, special_idx, texts, names_piece_code, piece_dict, n
         )
         raw_s = raw.cast(pa.string())
 
         # message ids: sha256 per row over the key SQLite joined (server ids)
-        prefix = self.id_prefix
-        sha = hashlib.sha256
-        ids: list[str] = [
-            sha(b"%b%b\x1f%d" % (prefix, t, s)).hexdigest()
-            for t, s in zip(cols[9], cols[4], strict=True)
-        ]
+        keys = pc.binary_join_element_wise(
+            self.id_prefix,
+            batch.talker,
+            b"\x1f",
+            pc.cast(pc.cast(pa.array(server), pa.string()), pa.binary()),
+            b"",
+        )
+        ids = sha256_hex(keys)
         local_rows = np.flatnonzero(server == 0)
         if len(local_rows):
             raws = raw_s.take(pa.array(local_rows)).to_pylist()
+            local_ids: list[str] = []
             for j, i in enumerate(local_rows.tolist()):
                 s_code = int(sender[i])
-                ids[i] = wechat_id(
-                    self.account,
-                    talkers[int(talker_idx[i])],
-                    None,
-                    local_id=int(local[i]),
-                    sent_at=epoch_to_utc(int(created[i])),
-                    sender_id=senders.values[s_code] if s_code >= 0 else None,
-                    raw=raws[j],
+                local_ids.append(
+                    wechat_id(
+                        self.account,
+                        talkers[int(talker_idx[i])],
+                        None,
+                        local_id=int(local[i]),
+                        sent_at=epoch_to_utc(int(created[i])),
+                        sender_id=senders.values[s_code] if s_code >= 0 else None,
+                        raw=raws[j],
+                    )
                 )
+            is_local = np.zeros(n, bool)
+            is_local[local_rows] = True
+            ids = pc.replace_with_mask(ids, pa.array(is_local), pa.array(local_ids, pa.string()))
 
         # kind-dependent columns
         native_type = pc.cast(pa.array(types), pa.string())
@@ -532,7 +483,7 @@ class ShardReader:
         direction = np.where(system, 2, np.where(outbound, 0, 1))
         server_s = pc.cast(pa.array(server), pa.string())
         columns: dict[str, pa.Array] = {
-            "message_id": pa.array(ids, pa.string()),
+            "message_id": ids,
             "platform": _repeat("wechat", n),
             "source_format": _repeat(pc3.READER.name, n),
             "account_id": _repeat(self.account, n),
@@ -568,7 +519,7 @@ class ShardReader:
     def _raw(
         self,
         json_b: pa.Array,
-        blob_cols: Sequence[Sequence[Any]],
+        blob_cols: Sequence[pa.Array],
         blob_names: tuple[str, ...],
         special_idx: np.ndarray,
         texts: list[str],
@@ -582,11 +533,14 @@ class ShardReader:
         parts: list[pa.Array | bytes] = [pc.binary_slice(json_b, 0, -1)]
         b64_code = np.zeros(n, np.int64)
         for j, (name, values) in enumerate(zip(blob_names, blob_cols, strict=True)):
-            if values.count(None) == n:
+            if values.null_count == n:
                 encoded = pa.nulls(n, pa.binary())
             else:
                 encoded = pa.array(
-                    [None if v is None else b2a_base64(v, newline=False) for v in values],
+                    [
+                        None if v is None else b2a_base64(v, newline=False)
+                        for v in values.to_pylist()
+                    ],
                     pa.binary(),
                 )
             b64_code |= (~np.asarray(encoded.is_null(), bool)).astype(np.int64) << j
@@ -616,15 +570,16 @@ class ShardReader:
         self,
         kind: np.ndarray,
         file_names: dict[int, str | None],
-        extra: Sequence[Any] | None,
+        extra: pa.Array | None,
         n: int,
     ) -> pa.Array:
         media = np.isin(kind, MEDIA_CODES)
         offsets = np.zeros(n + 1, np.int32)
         np.cumsum(media, out=offsets[1:])
+        rows = np.flatnonzero(media)
+        blobs = extra.take(pa.array(rows)).to_pylist() if extra is not None else [None] * len(rows)
         found: list[Attachment] = []
-        for i in np.flatnonzero(media).tolist():
-            blob = extra[i] if extra is not None else None
+        for i, blob in zip(rows.tolist(), blobs, strict=True):
             found.append(self._attachment(KINDS[kind[i]], file_names.get(i), blob))
         values = pa.StructArray.from_arrays(
             [
@@ -693,6 +648,14 @@ class ShardReader:
         return Attachment(name, None, None, None, AttachmentStatus.MISSING)
 
 
+def _invalid_utf8(arrays: Sequence[pa.Array], n: int) -> np.ndarray:
+    """Rows where a value of one of ``arrays`` is not valid UTF-8."""
+    bad = np.zeros(n, bool)
+    for arr in arrays:
+        bad |= np.fromiter((not _valid_utf8(v) for v in arr.to_pylist()), bool, n)
+    return bad
+
+
 def _valid_utf8(value: object) -> bool:
     if not isinstance(value, bytes):
         return True
@@ -701,21 +664,3 @@ def _valid_utf8(value: object) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-# --- the query --------------------------------------------------------------------------
-
-
-def _batches(
-    conn: sqlite3.Connection, sql: str, params: tuple[object, ...]
-) -> Iterator[list[tuple[Any, ...]] | None]:
-    """Batches of the query's rows. Yields None, then stops, where json_object() met a
-    blob (the unchecked query): the caller resumes with the checked one."""
-    try:
-        cursor = conn.execute(sql, params)  # a sorting query builds every row here
-        while rows := cursor.fetchmany(BATCH):
-            yield rows
-    except sqlite3.OperationalError as err:
-        if "JSON cannot hold BLOB values" not in str(err):
-            raise
-        yield None
