@@ -1,8 +1,8 @@
 """wechat-pc3, columnar: the rows of ``Pc3Reader.read_messages``, as Arrow tables.
 
 The per-row path builds one ``Message`` per row (~30 µs each). Here SQLite reads rows in
-batches of thousands (``json_object`` makes ``raw``) and each column is computed for the
-whole batch at once: kinds from type codes per *distinct* code, names per distinct (sender,
+batches of thousands on a thread of its own (``pc3_fetch``; ``json_object`` makes ``raw``)
+and each column is computed for the whole batch at once: kinds from type codes per *distinct* code, names per distinct (sender,
 room), conversations per distinct talker, times, ids and locators as array kernels. Python
 work per row is left only where the data demands it: the XML of app messages and system
 notices (through the same ``interpret``), BytesExtra of inbound group messages (memoised per
