@@ -18,8 +18,12 @@ from imarchive.sources.base import ReadContext, SourceRef
 from imarchive.sources.wechat import sqlcipher, wal
 
 
-def connect_ro(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1", uri=True)
+def connect_ro(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1",
+        uri=True,
+        check_same_thread=check_same_thread,
+    )
     conn.execute("PRAGMA query_only = 1")
     return conn
 

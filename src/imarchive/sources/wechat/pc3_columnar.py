@@ -2,11 +2,12 @@
 
 The per-row path builds one ``Message`` per row (~30 µs each). Here SQLite reads rows in
 batches of thousands on a thread of its own (``pc3_fetch``; ``json_object`` makes ``raw``)
-and each column is computed for the whole batch at once: kinds from type codes per *distinct* code, names per distinct (sender,
-room), conversations per distinct talker, times, ids and locators as array kernels. Python
-work per row is left only where the data demands it: the XML of app messages and system
-notices (through the same ``interpret``), BytesExtra of inbound group messages (memoised per
-blob) and of media rows (a faster decoder with the same results), one sha256 per row.
+and each column is computed for the whole batch at once: kinds from type codes per
+*distinct* code, names per distinct (sender, room), conversations per distinct talker,
+times, ids and locators as array kernels. Python work per row is left only where the data
+demands it: the XML of app messages and system notices (through the same ``interpret``),
+BytesExtra of inbound group messages (memoised per blob) and of media rows (a faster
+decoder with the same results), one sha256 per row.
 
 Rows this path does not model (a value of an unexpected SQLite type, invalid UTF-8, a blob
 in a text column, a time outside years 1000-9999, an empty talker) go through the per-row

@@ -129,30 +129,33 @@ class Raw:
 
 
 def batches(conn: sqlite3.Connection, layout: Layout, size: int) -> Iterator[Raw]:
-    """The batches of at most ``size`` rows, read on a thread of their own."""
+    """The batches of at most ``size`` rows, read on a thread of their own (with a
+    connection of its own, which stopping early interrupts)."""
     path = conn.execute("PRAGMA database_list").fetchone()[2]
-    return _ahead(lambda stop: _read(Path(path), layout, size, stop))
-
-
-def _read(path: Path, layout: Layout, size: int, stop: threading.Event) -> Iterator[Raw]:
-    conn = connect_ro(path)
+    own = connect_ro(Path(path), check_same_thread=False)
     try:
-        rids, sizes = conn.execute(layout.rowid_sql()).fetchone()
-        if rids is None:
-            return
-        if LENGTH_LIMIT is not None:  # for the batches only
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, LENGTH_LIMIT)
-        reader = _Reader(conn, layout, str(rids))
-        total = np.cumsum(np.fromstring(str(sizes), dtype=np.int64, sep=",") + ROW_BYTES)
-        a = 0
-        while a < len(reader.ids) and not stop.is_set():
-            below = total[a - 1] if a else 0
-            b = min(a + size, int(np.searchsorted(total, below + BATCH_BYTES, "right")))
-            b = max(b, a + 1)
-            yield from reader.rows(a, b)
-            a = b
+        yield from _ahead(lambda stop: _read(own, layout, size, stop), own.interrupt)
     finally:
-        conn.close()
+        own.close()
+
+
+def _read(
+    conn: sqlite3.Connection, layout: Layout, size: int, stop: threading.Event
+) -> Iterator[Raw]:
+    rids, sizes = conn.execute(layout.rowid_sql()).fetchone()
+    if rids is None:
+        return
+    if LENGTH_LIMIT is not None:  # for the batches only
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, LENGTH_LIMIT)
+    reader = _Reader(conn, layout, str(rids))
+    total = np.cumsum(np.fromstring(str(sizes), dtype=np.int64, sep=",") + ROW_BYTES)
+    a = 0
+    while a < len(reader.ids) and not stop.is_set():
+        below = total[a - 1] if a else 0
+        b = min(a + size, int(np.searchsorted(total, below + BATCH_BYTES, "right")))
+        b = max(b, a + 1)
+        yield from reader.rows(a, b)
+        a = b
 
 
 class _Reader:
@@ -197,9 +200,12 @@ class _Reader:
             return
 
 
-def _ahead(produce: Callable[[threading.Event], Iterator[Raw]]) -> Iterator[Raw]:
+def _ahead(
+    produce: Callable[[threading.Event], Iterator[Raw]], interrupt: Callable[[], None]
+) -> Iterator[Raw]:
     """The items of ``produce`` made on a thread, at most ``AHEAD`` in waiting; its error
-    is raised here; closing this generator stops the thread."""
+    is raised here; closing this generator stops the thread (``interrupt`` ends a query
+    it is waiting on)."""
     out: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=AHEAD)
     stop = threading.Event()
 
@@ -236,6 +242,8 @@ def _ahead(produce: Callable[[threading.Event], Iterator[Raw]]) -> Iterator[Raw]
             yield value
     finally:
         stop.set()
+        if thread.is_alive():
+            interrupt()
         thread.join()
 
 
