@@ -319,21 +319,15 @@ class FastSelect:
             return None
         return cls(table, order_by, needed, dict(cols), plain, blobs)
 
-    def sql(self, *, checked: bool = True, where: str = "", offset: bool = False) -> str:
+    def sql(self, *, where: str = "") -> str:
         """Result columns: rowid, a flag (a blob in a text column), the JSON of the
-        non-blob columns, the ``needed`` columns, the blob columns. ``checked=False``
-        leaves the blob checks out: json_object() then fails on such a row. ``offset``
-        skips as many rows as its parameter says (``OFFSET ?``)."""
-        if checked:
-            pairs = ", ".join(
-                f"'{c}', iif(typeof(\"{c}\") = 'blob', NULL, \"{c}\")" for c in self.plain
-            )
-            # json_object() refuses BLOB values: a blob in a text column sends the row to
-            # ``stream``.
-            odd = " OR ".join(f"typeof(\"{c}\") = 'blob'" for c in self.plain) or "0"
-        else:
-            pairs = ", ".join(f"'{c}', \"{c}\"" for c in self.plain)
-            odd = "0"
+        non-blob columns, the ``needed`` columns, the blob columns."""
+        pairs = ", ".join(
+            f"'{c}', iif(typeof(\"{c}\") = 'blob', NULL, \"{c}\")" for c in self.plain
+        )
+        # json_object() refuses BLOB values: a blob in a text column sends the row to
+        # ``stream``.
+        odd = " OR ".join(f"typeof(\"{c}\") = 'blob'" for c in self.plain) or "0"
         sel_needed = [
             f'CAST("{c}" AS BLOB)'
             if "BLOB" not in self.decl[c] and "INT" not in self.decl[c]
@@ -346,7 +340,6 @@ class FastSelect:
             f"SELECT rowid, {odd}, CAST(json_object({pairs}) AS BLOB), "
             f"{', '.join(sel_needed + sel_blobs)}"
             f' FROM "{self.table}"{cond} ORDER BY {self.order_by}'
-            + (" LIMIT -1 OFFSET ?" if offset else "")
         )
 
     def convert(self, conn: sqlite3.Connection, row: tuple[object, ...]) -> Iterator[Row]:
