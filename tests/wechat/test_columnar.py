@@ -292,6 +292,20 @@ def test_table_without_rowid_key(pc3_plain: Path, tmp_path: Path, batch: int) ->
     assert assert_same(copy).num_rows > 40
 
 
+@pytest.mark.parametrize("name", ["j", "RID"])
+def test_column_named_like_the_batch_query_own(pc3_plain: Path, tmp_path: Path, name: str) -> None:
+    """A MSG column named like one the batch query makes up goes through the per-row code."""
+    copy = tmp_path / "acct"
+    shutil.copytree(pc3_plain, copy)
+    with sqlite3.connect(copy / "Msg" / "Multi" / "MSG0.db") as conn:
+        conn.execute(f"ALTER TABLE MSG ADD COLUMN {name} TEXT")
+        conn.execute(f"UPDATE MSG SET {name} = 'x' || localId")
+    conn.close()
+    got = assert_same(copy)
+    assert got.num_rows == 40
+    assert f'"{name}":"x' in "".join(got.column("raw").to_pylist())
+
+
 def test_table_without_blob_columns(pc3_plain: Path, tmp_path: Path) -> None:
     """A MSG table this path does not model at all goes through the per-row code."""
     copy = tmp_path / "acct"

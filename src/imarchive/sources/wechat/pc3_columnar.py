@@ -231,7 +231,13 @@ class ShardReader:
         decl = plan.decl
         ints = all("INT" in decl[c] and "BLOB" not in decl[c] for c in pc3_fetch.INT_COLUMNS)
         texts = all("INT" not in decl[c] and "BLOB" not in decl[c] for c in pc3_fetch.TEXT_COLUMNS)
-        return ints and texts and plan.needed[: len(pc3_fetch.INT_COLUMNS)] == pc3_fetch.INT_COLUMNS
+        names = {c.lower() for c in decl}
+        return (
+            ints
+            and texts
+            and plan.needed[: len(pc3_fetch.INT_COLUMNS)] == pc3_fetch.INT_COLUMNS
+            and not names & pc3_fetch.RESERVED  # the batch query's own names
+        )
 
     # -- the scan ------------------------------------------------------------------------
 

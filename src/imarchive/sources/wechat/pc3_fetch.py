@@ -34,6 +34,7 @@ from imarchive.sources.wechat.dbfiles import connect_ro
 
 INT_COLUMNS = ("localId", "MsgSvrID", "Type", "SubType", "IsSender", "CreateTime")
 TEXT_COLUMNS = ("StrTalker", "StrContent")
+RESERVED = frozenset({"rid", "j", "h", "e", "m"})  # names the batch query gives (lowercase)
 # CreateTime handled here: years 1000-9999 (strftime pads 4 digits); others go per row.
 MIN_TIME = -30_610_224_000
 MAX_TIME = 253_402_300_799
@@ -76,8 +77,8 @@ class Layout:
 
     def batch_sql(self, *, checked: bool) -> str:
         """One result row for the rowids of a JSON array parameter: the headers, then
-        the concatenated JSON and fields. ``checked=False`` leaves the blob checks of the JSON out
-        (faster): json_object() then fails where a text column holds a blob."""
+        the concatenated JSON and fields. ``checked=False`` leaves the blob checks of the
+        JSON out (faster): json_object() then fails where a text column holds a blob."""
         plan = self.plan
         if checked:
             pairs = ", ".join(
