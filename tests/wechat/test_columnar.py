@@ -258,7 +258,7 @@ def test_batches_cut_by_size_and_sqlite_limit(
 
     def spy(self: Any, a: int, b: int) -> Any:
         for raw in fetch(self, a, b):
-            sizes.append((len(raw.rowids), raw.headers is None))
+            sizes.append((raw.count, raw.headers is None))
             yield raw
 
     monkeypatch.setattr(pc3_fetch._Reader, "rows", spy)

@@ -23,18 +23,18 @@ def _numbers(stop: threading.Event) -> Iterator[pc3_fetch.Raw]:
 
     k = 0
     while not stop.is_set():
-        yield pc3_fetch.Raw(np.array([k]))
+        yield pc3_fetch.Raw(1, rowids=np.array([k]))
         k += 1
 
 
 def test_every_batch_in_order() -> None:
     def five(stop: threading.Event) -> Iterator[pc3_fetch.Raw]:
         for raw in _numbers(stop):
-            if int(raw.rowids[0]) == 5:
+            if _first(raw) == 5:
                 return
             yield raw
 
-    got = [int(raw.rowids[0]) for raw in pc3_fetch._ahead(five, _nothing)]
+    got = [_first(raw) for raw in pc3_fetch._ahead(five, _nothing)]
     assert got == [0, 1, 2, 3, 4]
     assert not _live()
 
@@ -47,14 +47,14 @@ def test_error_is_raised_in_the_reader() -> None:
     seen = []
     with pytest.raises(OSError, match="disk gone"):
         for raw in pc3_fetch._ahead(failing, _nothing):
-            seen.append(int(raw.rowids[0]))
+            seen.append(_first(raw))
     assert seen == [0, 1]
     assert not _live()
 
 
 def test_closing_early_stops_the_thread() -> None:
     endless = pc3_fetch._ahead(_numbers, _nothing)
-    assert [int(next(endless).rowids[0]) for _ in range(3)] == [0, 1, 2]
+    assert [_first(next(endless)) for _ in range(3)] == [0, 1, 2]
     assert _live()
     endless.close()
     assert not _live()
@@ -73,13 +73,18 @@ def test_closing_interrupts_a_long_query(tmp_path: Path) -> None:
         yield from _numbers(stop)
 
     batches = pc3_fetch._ahead(slow, conn.interrupt)
-    assert int(next(batches).rowids[0]) == 0
+    assert _first(next(batches)) == 0
     time.sleep(0.2)  # the thread is in the query now
     started = time.monotonic()
     batches.close()
     assert time.monotonic() - started < 5
     assert not _live()
     conn.close()
+
+
+def _first(raw: pc3_fetch.Raw) -> int:
+    assert raw.rowids is not None
+    return int(raw.rowids[0])
 
 
 def _nothing() -> None:

@@ -269,10 +269,12 @@ class ShardReader:
     # -- one batch -----------------------------------------------------------------------
 
     def _batch(self, layout: pc3_fetch.Layout, raw: pc3_fetch.Raw) -> pa.Table | None:
-        n = len(raw.rowids)
+        n = raw.count
         if raw.headers is None:  # rows SQLite could not concatenate: all per row
+            assert raw.rowids is not None
             return self._merge(None, np.zeros(0, np.int64), raw.rowids, np.ones(n, bool))
         batch = pc3_fetch.Batch(layout, raw)
+        rowids = batch.rowid  # of every row (``keep`` leaves this array as it is)
         odd = batch.odd
         texts: list[pa.Array] | None
         try:
@@ -289,7 +291,7 @@ class ShardReader:
             batch.keep(~odd)
             talker_s, content_s = (a.cast(pa.string()) for a in (batch.talker, batch.content))
             table = self._columns(batch, talker_s, content_s)
-        return self._merge(table, good, raw.rowids, odd)
+        return self._merge(table, good, rowids, odd)
 
     def _merge(
         self,

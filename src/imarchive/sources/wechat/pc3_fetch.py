@@ -2,14 +2,15 @@
 
 A row-by-row fetch costs the main thread a Python tuple and a dozen objects per row, and a
 fetch on another thread would take the GIL back after every row. Here SQLite hands Python
-one row per *batch*: a first query sorts the rowids into the read order (``group_concat``),
-then each batch of rowids is one query whose single result row holds the batch's headers
-(hex: rowid, a flag, the six integer columns, the byte length of every other field) and,
-per field (the row JSON, talker, content, each blob column), the values back to back, each
-built with ``group_concat``. The sqlite3 module lets go of the GIL while SQLite steps, so
-sorting, seeking, building the JSON and concatenating run on the other core while the main
-thread computes the columns of the previous batch, and ``Batch`` lays Arrow arrays over the
-concatenations without a copy or a Python object per value.
+one row per *batch*: a first query writes the rowids, sorted into the read order, to a TEMP
+table (in TMPDIR, not in memory), then each batch of its rows is one query whose single
+result row holds the batch's headers (hex: rowid, a flag, the six integer columns, the byte
+length of every other field) and, per field (the row JSON, talker, content, each blob
+column), the values back to back, each built with ``group_concat``. The sqlite3 module lets
+go of the GIL while SQLite steps, so sorting, seeking, building the JSON and concatenating
+run on the other core while the main thread computes the columns of the previous batch, and
+``Batch`` lays Arrow arrays over the concatenations without a copy or a Python object per
+value.
 
 Rows the columnar code does not model are flagged by SQLite (``odd``): a value of another
 type than the layout expects, a time outside years 1000-9999, an empty talker, a blob in a
@@ -45,6 +46,7 @@ AHEAD = 1  # batches read ahead of the one being converted
 # the query without blob checks is only safe before.
 UNCHECKED_JSON = sqlite3.sqlite_version_info < (3, 45, 0)
 LENGTH_LIMIT: int | None = None  # SQLite's string limit on the reading connection (tests)
+ORDER_TABLE = "temp.imarchive_order"
 _JSON_BLOB = "JSON cannot hold BLOB values"
 _TOO_BIG = "string or blob too big"
 
@@ -66,19 +68,20 @@ class Layout:
         """rowid, the odd flag, the integer columns, the JSON's and each field's length."""
         return 2 + len(INT_COLUMNS) + 1 + len(self.fields)
 
-    def rowid_sql(self) -> str:
-        """Every rowid in the read order and an estimate of each row's size."""
+    def order_sql(self) -> str:
+        """A TEMP table of every rowid in the read order (its own rowid: the position)
+        and an estimate of each row's size."""
         size = " + ".join(f'ifnull(length("{c}"), 0)' for c in self.fields[1:])
         return (
-            "SELECT group_concat(rid), group_concat(size) FROM "
-            f'(SELECT rowid AS rid, {size} AS size FROM "{self.plan.table}" '
-            f"ORDER BY {self.order})"
+            f"CREATE TEMP TABLE {ORDER_TABLE} AS SELECT rowid AS r, {size} AS size "
+            f'FROM "{self.plan.table}" ORDER BY {self.order}'
         )
 
     def batch_sql(self, *, checked: bool) -> str:
-        """One result row for the rowids of a JSON array parameter: the headers, then
-        the concatenated JSON and fields. ``checked=False`` leaves the blob checks of the
-        JSON out (faster): json_object() then fails where a text column holds a blob."""
+        """One result row for the rows at positions ``?`` to ``?`` of the order: the
+        headers, then the concatenated JSON and fields. ``checked=False`` leaves the blob
+        checks of the JSON out (faster): json_object() then fails where a text column holds
+        a blob."""
         plan = self.plan
         if checked:
             pairs = ", ".join(
@@ -107,26 +110,28 @@ class Layout:
         )
         # one concatenation per field (group_concat leaves NULLs out)
         fields = ", ".join(f"CAST(group_concat({b}, '') AS BLOB)" for b in as_bytes)
-        # CROSS JOIN keeps json_each the outer loop: rows come in the array's order.
+        # CROSS JOIN keeps the order table the outer loop: rows come in its order.
         # OFFSET 0 keeps SQLite from flattening the innermost query into the others, which
         # would build the JSON twice (for its length and for its value).
         return (
             f"SELECT CAST(group_concat(h, '') AS BLOB), CAST(group_concat(j, '') AS BLOB), "
             f"{fields} FROM (SELECT {header} AS h, * FROM "
             f"(SELECT m.rowid AS rid, m.*, CAST(json_object({pairs}) AS BLOB) AS j "
-            f'FROM json_each(?) AS e CROSS JOIN "{plan.table}" AS m ON m.rowid = e.value '
-            "LIMIT -1 OFFSET 0))"
+            f'FROM {ORDER_TABLE} AS e CROSS JOIN "{plan.table}" AS m ON m.rowid = e.r '
+            "WHERE e.rowid BETWEEN ? AND ? LIMIT -1 OFFSET 0))"
         )
 
 
 @dataclass
 class Raw:
-    """One batch as SQLite gave it (the headers, then the concatenated values of the JSON
-    and of each field), or (``headers`` None) rowids to read per row."""
+    """One batch of ``count`` rows as SQLite gave it (the headers, then the concatenated
+    values of the JSON and of each field), or (``headers`` None) the ``rowids`` of rows to
+    read per row."""
 
-    rowids: np.ndarray
+    count: int
     headers: bytes | None = None
     values: tuple[bytes | None, ...] = ()
+    rowids: np.ndarray | None = None
 
 
 def batches(conn: sqlite3.Connection, layout: Layout, size: int) -> Iterator[Raw]:
@@ -143,45 +148,38 @@ def batches(conn: sqlite3.Connection, layout: Layout, size: int) -> Iterator[Raw
 def _read(
     conn: sqlite3.Connection, layout: Layout, size: int, stop: threading.Event
 ) -> Iterator[Raw]:
-    rids, sizes = conn.execute(layout.rowid_sql()).fetchone()
-    if rids is None:
-        return
+    conn.execute("PRAGMA query_only = 0")  # for the TEMP table: the file is opened read-only
+    conn.execute(layout.order_sql())  # in TMPDIR, in bounded memory
+    (count,) = conn.execute(f"SELECT count(*) FROM {ORDER_TABLE}").fetchone()
     if LENGTH_LIMIT is not None:  # for the batches only
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, LENGTH_LIMIT)
-    reader = _Reader(conn, layout, str(rids))
-    total = np.cumsum(np.fromstring(str(sizes), dtype=np.int64, sep=",") + ROW_BYTES)
-    a = 0
-    while a < len(reader.ids) and not stop.is_set():
-        below = total[a - 1] if a else 0
-        b = min(a + size, int(np.searchsorted(total, below + BATCH_BYTES, "right")))
-        b = max(b, a + 1)
+    reader = _Reader(conn, layout)
+    sizes_sql = f"SELECT group_concat(size) FROM {ORDER_TABLE} WHERE rowid BETWEEN ? AND ?"
+    a = 1  # positions in the order: 1 to count
+    while a <= count and not stop.is_set():
+        (sizes,) = conn.execute(sizes_sql, (a, a + size - 1)).fetchone()
+        total = np.cumsum(np.fromstring(str(sizes), dtype=np.int64, sep=",") + ROW_BYTES)
+        b = a + max(1, int(np.searchsorted(total, BATCH_BYTES, "right")))
         yield from reader.rows(a, b)
         a = b
 
 
 class _Reader:
-    """The batch queries over one sorted rowid list."""
+    """The batch queries over one order table."""
 
-    def __init__(self, conn: sqlite3.Connection, layout: Layout, rowids: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, layout: Layout) -> None:
         self.conn = conn
         self.layout = layout
-        self.text = rowids
-        self.ids = np.fromstring(rowids, dtype=np.int64, sep=",")
-        # element k of the rowid text is text[starts[k]:ends[k]]
-        commas = np.flatnonzero(np.frombuffer(rowids.encode("ascii"), np.uint8) == 44)
-        self.starts = np.concatenate([[0], commas + 1])
-        self.ends = np.append(commas, len(rowids))
         # once the unchecked JSON has met a blob: checked from then on
         self.checked = not UNCHECKED_JSON
 
     def rows(self, a: int, b: int) -> Iterator[Raw]:
-        """Rows ``a:b`` of the order: one batch, or halves where SQLite's string limit
-        stops the concatenation (a single row past it goes per row)."""
-        param = "[" + self.text[int(self.starts[a]) : int(self.ends[b - 1])] + "]"
+        """The rows at positions ``a`` to ``b - 1``: one batch, or halves where SQLite's
+        string limit stops the concatenation (a single row past it goes per row)."""
         while True:
             sql = self.layout.batch_sql(checked=self.checked)
             try:
-                ((headers, *values),) = self.conn.execute(sql, (param,)).fetchall()
+                ((headers, *values),) = self.conn.execute(sql, (a, b - 1)).fetchall()
             except sqlite3.OperationalError as err:
                 if _JSON_BLOB in str(err) and not self.checked:
                     self.checked = True
@@ -191,13 +189,16 @@ class _Reader:
                 if _TOO_BIG not in str(err):
                     raise
                 if b - a == 1:
-                    yield Raw(self.ids[a:b])
+                    (rowid,) = self.conn.execute(
+                        f"SELECT r FROM {ORDER_TABLE} WHERE rowid = ?", (a,)
+                    ).fetchone()
+                    yield Raw(1, rowids=np.array([rowid], np.int64))
                 else:
                     mid = (a + b) // 2
                     yield from self.rows(a, mid)
                     yield from self.rows(mid, b)
                 return
-            yield Raw(self.ids[a:b], headers, tuple(values))
+            yield Raw(b - a, headers, tuple(values))
             return
 
 
@@ -258,13 +259,13 @@ class Batch:
 
     def __init__(self, layout: Layout, raw: Raw) -> None:
         assert raw.headers is not None
-        n = len(raw.rowids)
+        n = raw.count
         self.n = n
-        h = np.frombuffer(unhexlify(raw.headers), ">i8").reshape(n, layout.header_fields)
-        h = h.astype(np.int64)
+        h = np.frombuffer(unhexlify(raw.headers), ">i8")
+        if len(h) != n * layout.header_fields:
+            raise RuntimeError(f"MSG batch of {n} rows came back with another number")
+        h = h.reshape(n, layout.header_fields).astype(np.int64)
         self.rowid = h[:, 0]
-        if not np.array_equal(self.rowid, raw.rowids):
-            raise RuntimeError("MSG batch rows came back in another order than asked")
         self.odd = h[:, 1] != 0
         ints = [h[:, 2 + k] for k in range(len(INT_COLUMNS))]
         self.local, self.server, self.types, self.subtypes, self.is_sender, self.created = ints
