@@ -9,6 +9,7 @@ from operator import attrgetter
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from imarchive.model import Attachment, Message
 
@@ -133,6 +134,15 @@ class Codes:
             found = self.index[value] = len(self.values)
             self.values.append(value)
         return found
+
+
+def decoded(codes: np.ndarray, dictionary: Sequence[str | None] | pa.Array) -> pa.Array:
+    """Strings from codes into a dictionary (a negative code is null): the columns of
+    ``Codes`` and other per-distinct-value tables of the columnar readers."""
+    missing = codes < 0
+    idx = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
+    values = dictionary if isinstance(dictionary, pa.Array) else pa.array(dictionary, pa.string())
+    return pc.take(values, idx)
 
 
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2").view(np.uint16)

@@ -38,6 +38,7 @@ from imarchive.schema import (
     MESSAGE_SCHEMA,
     TIMESTAMP,
     Codes,
+    decoded,
     sha256_hex,
     to_table,
 )
@@ -179,14 +180,6 @@ def is_file(path: str) -> bool:
 
 
 # --- one shard ---------------------------------------------------------------------------
-
-
-def _decoded(codes: np.ndarray, dictionary: Sequence[str | None] | pa.Array) -> pa.Array:
-    """Strings from codes into a dictionary (a negative code is null)."""
-    missing = codes < 0
-    idx = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
-    values = dictionary if isinstance(dictionary, pa.Array) else pa.array(dictionary, pa.string())
-    return pc.take(values, idx)
 
 
 def _repeat(value: str | None, n: int) -> pa.Array:
@@ -500,8 +493,8 @@ class ShardReader:
             "conversation_id": talker_s,
             "conversation_name": pc.take(conv_names, talk_dict.indices),
             "conversation_type": pc.take(conv_types, talk_dict.indices),
-            "sender_id": _decoded(sender, senders.values),
-            "sender_name": _decoded(name_code, name_dict),
+            "sender_id": decoded(sender, senders.values),
+            "sender_name": decoded(name_code, name_dict),
             "direction": pc.take(DIRECTIONS, pa.array(direction.astype(np.int8))),
             "sent_at": pa.array(created * 1_000_000, TIMESTAMP),
             "sent_at_source": pc.cast(pa.array(created), pa.string()),
@@ -564,14 +557,14 @@ class ShardReader:
                 if named
                 else ""
             )
-        parts.append(_decoded(b64_code, lists).cast(pa.binary()))
+        parts.append(decoded(b64_code, lists).cast(pa.binary()))
         if any(texts):
             full = [""] * n
             for i, piece in zip(special_idx.tolist(), texts, strict=True):
                 full[i] = piece
             parts.append(pa.array(full, pa.string()).cast(pa.binary()))
         if len(piece_dict) > 1:
-            parts.append(_decoded(names_piece_code, piece_dict).cast(pa.binary()))
+            parts.append(decoded(names_piece_code, piece_dict).cast(pa.binary()))
         parts.append(b"}")
         return pc.binary_join_element_wise(*parts, b"")
 

@@ -44,7 +44,7 @@ from imarchive import textio
 from imarchive.identity import format_instant
 from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
-from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, Codes, sha256_hex
+from imarchive.schema import ATTACHMENT_TYPE, MESSAGE_SCHEMA, Codes, decoded, sha256_hex
 from imarchive.sources.base import ReadContext
 from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
 from imarchive.sources.whatsapp.inputs import _mime
@@ -996,13 +996,6 @@ class _Pass2:
             self.carry_key, self.carry_counts = last, new
         return out
 
-    def _strings(self, codes: np.ndarray) -> pa.Array:
-        """Strings from codes of ``self.coded`` (-1: null)."""
-        idx = pa.array(codes, mask=codes < 0) if (codes < 0).any() else pa.array(codes)
-        return pa.DictionaryArray.from_arrays(idx, pa.array(self.coded.values, pa.string())).cast(
-            pa.string()
-        )
-
     def _absent(self, name: str | None) -> bool:
         """A name that ``ExportInput.attachment`` cannot find beside a loose chat file
         (nothing of that name in the folder), from one listing of the folder instead
@@ -1193,12 +1186,12 @@ class _Pass2:
             "conversation_type": const(str(self.ctype)),
             "sender_id": sender_id,
             "sender_name": authors,
-            "direction": self._strings(direction.astype(np.int32)),
+            "direction": decoded(direction.astype(np.int32), self.coded.values),
             "sent_at": sent_at,
             "sent_at_source": ts,
             "source_timezone": const(opts.timezone),
-            "kind": self._strings(mc["kind"]),
-            "native_type": self._strings(mc["native"]),
+            "kind": decoded(mc["kind"], self.coded.values),
+            "native_type": decoded(mc["native"], self.coded.values),
             "body": bodies,
             "edited": pa.array(mc["edited"]),
             "deleted": pa.array(mc["deleted"]),
