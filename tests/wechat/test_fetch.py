@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imarchive.sources.wechat import pc3_fetch
@@ -19,8 +20,6 @@ def _live() -> list[threading.Thread]:
 
 
 def _numbers(stop: threading.Event) -> Iterator[pc3_fetch.Raw]:
-    import numpy as np
-
     k = 0
     while not stop.is_set():
         yield pc3_fetch.Raw(1, rowids=np.array([k]))
