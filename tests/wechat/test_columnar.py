@@ -5,6 +5,7 @@ built to be odd; its faster helpers agree with the ones they replace."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import sqlite3
 import sys
@@ -87,6 +88,37 @@ def test_generated_dumps(seed: int, shards: int, tmp_path: Path) -> None:
     gen.generate(tmp_path / "dump", 4000, seed, shards)
     got = assert_same(gen.account_dir(tmp_path / "dump"))
     assert got.num_rows == 4000
+
+
+def test_media_folders_present_missing_and_not_folders(tmp_path: Path) -> None:
+    """Some images of one month are there, another month's folder is missing, a third
+    month's "folder" is a file: each image is found or missing as pathlib finds it."""
+    gen = _generator()
+    gen.generate(tmp_path / "dump", 3000, 4, 1)
+    account = gen.account_dir(tmp_path / "dump")
+    with sqlite3.connect(account / "Msg" / "Multi" / "MSG0.db") as conn:
+        rows = conn.execute("SELECT localId, BytesExtra FROM MSG WHERE Type = 3").fetchall()
+        assert len(rows) >= 30
+        for i, (local, blob) in enumerate(rows):  # same-length edits keep the protobuf valid
+            month = f"\\20{40 + i % 3}-01\\".encode()
+            blob = re.sub(rb"\\\d{4}-\d{2}\\", lambda _, m=month: m, blob)
+            conn.execute("UPDATE MSG SET BytesExtra = ? WHERE localId = ?", (blob, local))
+            rows[i] = (local, blob)
+    present = 0
+    for i, (_, blob) in enumerate(rows):
+        parts = PureWindowsPath(pc3_columnar.bytes_extra_items(blob)[4]).parts[1:]
+        path = account.joinpath(*parts)
+        if parts[-2] == "2040-01" and i % 2 == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(f"image {i}".encode())
+            present += 1
+        elif parts[-2] == "2042-01":
+            path.parent.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.write_bytes(b"not a folder")
+    got = assert_same(account)
+    statuses = pc.struct_field(pc.list_flatten(got["attachments"]), "status").to_pylist()
+    assert statuses.count("stored") == present > 0
+    assert statuses.count("missing") > present
 
 
 def _odd_copy(src: Path, dst: Path) -> Path:
