@@ -12,43 +12,11 @@ from pathlib import Path
 from imarchive.errors import SourceError
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate
+from imarchive.sources.containers import IGNORED_NAMES, MEDIA_SUFFIXES
 
 HEAD_BYTES = 65536
-# Files that operating systems leave in folders; never inputs, never "rejected".
-IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", ".localized"}
 # Database sidecars are read with their main file.
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
-MEDIA_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".gif",
-    ".webp",
-    ".heic",
-    ".mp4",
-    ".mov",
-    ".3gp",
-    ".opus",
-    ".ogg",
-    ".m4a",
-    ".aac",
-    ".mp3",
-    ".amr",
-    ".pdf",
-    ".vcf",
-    ".doc",
-    ".docx",
-    ".xls",
-    ".xlsx",
-    ".ppt",
-    ".pptx",
-    ".txt",
-    ".zip",
-    ".webm",
-    ".wav",
-    ".pic",
-    ".aud",
-}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from imarchive.errors import SourceError
 from imarchive.model import AttachmentStatus, MessageKind
 from imarchive.sources import containers
 from imarchive.sources.base import ReadOptions
+from tests.core.helpers import android_export, ingest_json
 from tests.support import candidate_for, read_all
 from tests.whatsapp.helpers import READER, accounted
 from tests.whatsapp.make_samples import jpeg, png
@@ -104,6 +105,49 @@ def test_unzipped_ios_folder_is_one_input(tmp_path: Path) -> None:
     plain.mkdir()
     (plain / "a.txt").write_text("hello\n")
     assert READER.score(candidate_for(plain)) == 0.0
+
+
+@pytest.mark.parametrize("other", ["zip", "txt", "folder", "unknown"])
+def test_a_drop_folder_with_one_chat_is_walked(tmp_path: Path, other: str) -> None:
+    """One chat text at the top of a drop folder does not make the folder an export:
+    whatever else lies there is ingested or reported, never passed over."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    android_export(drop / "WhatsApp Chat with Bob Sample.txt", 5)
+    (drop / "IMG-20240314-WA0001.jpg").write_bytes(jpeg())  # media beside it: no report
+    second = android_export(tmp_path / "WhatsApp Chat with Carol.txt", 7, start=100)
+    if other == "zip":
+        _zip(
+            drop / "WhatsApp Chat - Carol.zip",
+            {"WhatsApp Chat with Carol.txt": second.read_bytes()},
+        )
+    elif other == "txt":
+        (drop / "notes.txt").write_bytes(second.read_bytes())
+    elif other == "folder":
+        (drop / "older").mkdir()
+        second.rename(drop / "older" / second.name)
+    else:
+        (drop / "garbage.bin").write_bytes(bytes(range(256)) * 16)
+    data = ingest_json(tmp_path / "archive", drop)
+    found = {Path(i["path"]).name: (i["status"], i["messages_new"]) for i in data["inputs"]}
+    first = found.pop("WhatsApp Chat with Bob Sample.txt")
+    assert first[0] == "ingested" and first[1] >= 5
+    if other == "unknown":
+        assert found == {"garbage.bin": ("rejected", 0)}
+    else:
+        ((status, new),) = found.values()
+        assert status == "ingested" and new >= 7
+
+
+def test_an_export_folder_given_directly_stays_one_input(tmp_path: Path) -> None:
+    folder = tmp_path / "WhatsApp Chat with Bob Sample"
+    folder.mkdir()
+    android_export(folder / "WhatsApp Chat with Bob Sample.txt", 5)
+    (folder / "IMG-20240314-WA0001.jpg").write_bytes(jpeg())
+    (folder / "minutes.pdf").write_bytes(b"%PDF-1.4 synthetic")
+    (folder / ".DS_Store").write_bytes(b"\x00")
+    data = ingest_json(tmp_path / "archive", folder)
+    assert [(i["path"], i["status"]) for i in data["inputs"]] == [(str(folder), "ingested")]
 
 
 def test_loose_media_next_to_a_txt(tmp_path: Path) -> None:

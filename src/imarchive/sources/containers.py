@@ -33,6 +33,40 @@ MAX_TOTAL_UNCOMPRESSED = 16 * 1024**3
 MAX_RATIO = 200
 RATIO_MIN_SIZE = 1024 * 1024  # small members may legitimately compress very well
 MAX_MEMBERS = 200_000
+# Files that operating systems leave in folders; never inputs, never "rejected".
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", ".localized"}
+# What a chat can carry as media (documents too: a .txt or a .zip may be either).
+MEDIA_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".mp4",
+    ".mov",
+    ".3gp",
+    ".opus",
+    ".ogg",
+    ".m4a",
+    ".aac",
+    ".mp3",
+    ".amr",
+    ".pdf",
+    ".vcf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".txt",
+    ".zip",
+    ".webm",
+    ".wav",
+    ".pic",
+    ".aud",
+}
 
 
 def is_ignored(name: str) -> bool:

@@ -21,7 +21,7 @@ from typing import BinaryIO, cast
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, AttachmentStatus
 from imarchive.sources.base import Candidate, MediaSink, SourceRef
-from imarchive.sources.containers import SafeZip, is_ignored
+from imarchive.sources.containers import IGNORED_NAMES, MEDIA_SUFFIXES, SafeZip, is_ignored
 from imarchive.sources.whatsapp import naming
 
 _MEDIA_NAME = re.compile(
@@ -44,11 +44,32 @@ def zip_chat_member(names: list[str] | tuple[str, ...]) -> str | None:
 
 
 def dir_chat_file(folder: Path) -> Path | None:
-    """The chat text of an unzipped export folder, or None when the folder is not one."""
+    """The chat text of an unzipped export folder, or None when the folder is not one.
+    A folder that holds anything else than that chat and media files (another .txt or
+    .zip, a sub-folder, a file of another kind) is a drop folder: it is walked, so that
+    none of its other inputs is passed over."""
     try:
-        files = [p for p in folder.iterdir() if p.is_file() and not p.is_symlink()]
+        entries = [p for p in folder.iterdir() if p.name not in IGNORED_NAMES]
     except OSError:
         return None
+    files = [p for p in entries if p.is_file() and not p.is_symlink()]
+    chat = _chat_of(folder, files)
+    if chat is None:
+        return None
+    for p in entries:
+        if p == chat or p.name == "__MACOSX":
+            continue
+        suffix = p.suffix.lower()
+        if (
+            p not in files
+            or suffix in (".txt", ".zip")
+            or (suffix not in MEDIA_SUFFIXES and not _MEDIA_NAME.match(p.name))
+        ):
+            return None
+    return chat
+
+
+def _chat_of(folder: Path, files: list[Path]) -> Path | None:
     ios = folder / naming.IOS_CHAT
     if ios in files:
         return ios
