@@ -142,13 +142,22 @@ class _Context:
     known: dict[Path, tuple[str, int]]
     displays: dict[Path, str]
     refs: list[SourceRef] = field(default_factory=list)
+    staged: set[Path] = field(default_factory=set)
 
     def source(self, path: Path) -> SourceRef:
         sha, _ = self.known.get(path, (None, 0))
         display = self.displays.get(path, str(path))
         ref = self.writer.stage_source(path, display, sha)
         self.refs.append(ref)
+        self.staged.add(path)
         return ref
+
+    def stage_the_rest(self) -> None:
+        """Snapshot the input's files that the reader did not open itself (a database's
+        -shm): every file listed as a source of the input is kept in ``sources/``."""
+        for path in self.known:
+            if path not in self.staged:
+                self.source(path)
 
 
 def _source_display(cand: Candidate, path: Path) -> str:
@@ -231,6 +240,7 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
             chunk = []
         result.messages_read += len(chunk)
         writer.add(chunk)
+        ctx.stage_the_rest()
         ok = True
     except SourceError as exc:
         result.error = exc.reason

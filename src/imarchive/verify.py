@@ -35,7 +35,7 @@ from imarchive.verifying.derived import (
 )
 from imarchive.verifying.files import Level, Progress, Run, scan_txn
 from imarchive.verifying.fs import Tree, default_workers, list_dir, read_small, walk
-from imarchive.verifying.problems import CODES, Problem, Problems, VerifyReport, codes_table
+from imarchive.verifying.problems import CODES, Problem, Problems, VerifyReport, codes_table, short
 from imarchive.verifying.records import (
     HEX64,
     Batch,
@@ -116,6 +116,7 @@ def _verify_once(
     check_chain(batches, identity, problems)
     stored = load_stored(root, problems)
     committed = _committed(batches, stored, problems)
+    _check_input_sources(batches, committed, problems)
     run = Run(root, level, problems, tree, committed, workers or default_workers(), progress)
 
     txn = scan_txn(root, tree, batches, problems)
@@ -166,6 +167,32 @@ def _committed(batches: list[Batch], stored: Stored, problems: Problems) -> dict
                     entry.sha256,
                 )
     return out
+
+
+def _check_input_sources(
+    batches: list[Batch], committed: dict[str, Committed], problems: Problems
+) -> None:
+    """Every file an ingested input lists as its source is kept in sources/ (by this
+    batch or an earlier one)."""
+    kept: dict[str, int] = {}
+    for c in committed.values():
+        if c.entry.kind == "source":
+            kept[c.entry.sha256] = min(c.seq, kept.get(c.entry.sha256, c.seq))
+    for b in batches:
+        if not b.usable or b.record is None:
+            continue
+        for inp in b.record["inputs"]:
+            if inp.get("status") != "ingested":
+                continue
+            for source in inp["sources"]:
+                if kept.get(source["sha256"], b.seq + 1) > b.seq:
+                    problems.add(
+                        "source_not_kept",
+                        b.rel,
+                        f"a source file of input {short(inp.get('path'))} is not in sources/",
+                        source["sha256"],
+                        short(source.get("path")),
+                    )
 
 
 def _check_derived(

@@ -12,9 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imarchive.archive import layout as L
 from imarchive.errors import SourceError
+from imarchive.ingest import IngestOptions, _Context, ingest
 from imarchive.sources import wechat
 from imarchive.sources.base import Reader, ReadOptions
+from imarchive.verify import LEVELS, verify
+from tests.core.helpers import ingest_json
 from tests.support import candidate_for
 from tests.wechat import layouts
 from tests.wechat.rows import read_all
@@ -64,6 +68,45 @@ def test_detected_and_originals_unchanged(
     assert not list(scope.rglob("*-journal"))
     for path in READERS[reader].source_files(cand):
         assert path.is_file()
+
+
+@pytest.mark.parametrize(("reader", "fixture"), FIXTURES)
+def test_every_source_file_is_kept_and_a_rerun_skips_the_input(
+    reader: str, fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Each file listed as a source of the input (the -shm too) is in sources/, byte for
+    byte, so that the next run over the same dump recognises it and reads nothing."""
+    root: Path = request.getfixturevalue(fixture)
+    keys = tmp_path / "keys"
+    keys.write_text(f"{layouts.PC_KEY}\n{layouts.ANDROID_KEY}\n")
+    archive = tmp_path / "archive"
+    first = ingest_json(archive, root, extra=["--key-file", str(keys)])
+    ((entry,),) = (first["inputs"],)
+    assert (entry["format"], entry["status"]) == (reader, "ingested")
+    for source in entry["sources"]:
+        kept = archive / L.content_path("sources", source["sha256"])
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == source["sha256"], source["path"]
+    second = ingest_json(archive, root, extra=["--key-file", str(keys)])
+    assert [i["status"] for i in second["inputs"]] == ["already_ingested"]
+    assert second["batch_seq"] is None
+
+
+def test_verify_warns_of_a_listed_source_not_kept(
+    pc3_plain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive whose batch record lists a source file that sources/ lacks (as ingest
+    left the -shm out before) passes verify with a warning naming it."""
+    monkeypatch.setattr(_Context, "stage_the_rest", lambda self: None)
+    archive = tmp_path / "archive"
+    ingest(IngestOptions((pc3_plain,), archive, ReadOptions(timezone="UTC")))
+    for level in LEVELS:
+        report = verify(archive, level)
+        assert report.ok, level
+        found = [(p.code, p.severity, p.found) for p in report.problems]
+        assert found == [("source_not_kept", "warning", f"{pc3_plain}/Msg/Multi/MSG1.db-shm")], (
+            level
+        )
+        assert not verify(archive, level, strict=True).ok
 
 
 def test_rows_that_cannot_be_mapped_are_rejected(pc3_plain: Path, tmp_path: Path) -> None:

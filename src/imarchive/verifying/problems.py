@@ -39,6 +39,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "sent_at_range_mismatch": ("error", "a file's min/max sent_at differ from its batch record"),
     "source_missing": ("error", "rows point to a source (source_sha256) the archive does not hold"),
     "attachment_missing": ("error", "rows point to a stored attachment the archive does not hold"),
+    "source_not_kept": (
+        "warning",
+        "a file a batch record lists as a source of an ingested input is not in sources/",
+    ),
     "leftover_published": (
         "warning",
         "a file published by an interrupted ingest (named by its intent record)",
