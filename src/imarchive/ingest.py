@@ -102,8 +102,14 @@ class IngestResult:
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("messages_read", "messages_new", "messages_duplicate", "lines_rejected")
-        out = {k: sum(getattr(i, k) for i in self.inputs) for k in keys}
+        keys = (
+            "messages_read",
+            "messages_new",
+            "messages_duplicate",
+            "lines_total",
+            "lines_rejected",
+        )
+        out = {k: sum(getattr(i, k) or 0 for i in self.inputs) for k in keys}  # None: no lines
         out["warnings"] = sum(len(i.warnings) for i in self.inputs)
         out["inputs"] = len(self.inputs)
         for status in ("ingested", "already_ingested", "rejected"):

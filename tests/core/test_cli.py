@@ -203,9 +203,11 @@ def test_ingest_json_has_the_documented_keys(tmp_path: Path, export: Path) -> No
         "error",
     } <= inp.keys()
     assert inp["messages_read"] == inp["messages_new"] + inp["messages_duplicate"]
-    assert {"messages_read", "messages_new", "messages_duplicate", "lines_rejected"} <= data[
-        "totals"
-    ].keys()
+    totals = data["totals"]
+    for key in ("messages_read", "messages_new", "messages_duplicate", "lines_total"):
+        assert totals[key] == sum(i[key] or 0 for i in data["inputs"]), key
+    assert totals["lines_total"] == inp["lines_total"] > 0
+    assert totals["lines_rejected"] == sum(i["lines_rejected"] for i in data["inputs"])
 
 
 def test_info_json(tmp_path: Path, export: Path) -> None:
