@@ -21,7 +21,7 @@ from imarchive.archive import layout as L
 from imarchive.archive import recovery
 from imarchive.archive.fsio import sha256_file
 from imarchive.archive.lock import Lock, clear_breaks, pending_breaks
-from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, utc_now
+from imarchive.archive.store import ARCHIVE_UMASK, Archive, create, iso, no_folder, utc_now
 from imarchive.errors import (
     ArchiveError,
     NotAnArchive,
@@ -349,6 +349,8 @@ def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResul
 def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
     root = opts.archive
     started = utc_now()
+    if root.exists() and not root.is_dir():
+        raise NotAnArchive(no_folder(root))
     if opts.dry_run:
         archive = Archive.open(root) if (root / L.ARCHIVE_JSON).exists() else None
     else:

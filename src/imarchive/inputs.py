@@ -47,14 +47,30 @@ def make_candidate(path: Path, display: str) -> Candidate:
 
 
 def _claims_folder(path: Path, display: str) -> bool:
+    """Whether a reader takes the folder as one input (one it cannot look into is walked,
+    and the walk reports why)."""
     cand = Candidate(path, display, True)
-    return any(r.score(cand) >= registry.MIN_SCORE for r in registry.READERS)
+    try:
+        return any(r.score(cand) >= registry.MIN_SCORE for r in registry.READERS)
+    except OSError:
+        return False
+
+
+def printable(path: str) -> str:
+    """A path as text that can be printed and stored: bytes of a name that are not UTF-8
+    become ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+NOT_UTF8 = "the name is not valid UTF-8 (rename it to be read)"
 
 
 def expand(paths: list[Path]) -> Iterator[Found]:
     for given in paths:
         display = str(given)
-        if given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
+        if printable(display) != display:
+            yield Found(printable(display), error=NOT_UTF8)
+        elif given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
             yield from _walk(given, given.resolve())
         else:
             yield _one(given, display)
@@ -78,8 +94,18 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
     for entry in files:
         path = Path(entry.path)
         display = str(path)
+        if printable(entry.name) != entry.name:
+            yield Found(printable(display), error=NOT_UTF8)
+            continue
         if entry.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve(strict=True)
+            except FileNotFoundError:
+                yield Found(display, error="dangling symbolic link")
+                continue
+            except (OSError, RuntimeError):  # a loop (RuntimeError before Python 3.13)
+                yield Found(display, error="symbolic link that cannot be resolved (a loop?)")
+                continue
             if path.is_dir():
                 yield Found(display, error="symbolic link to a folder, not followed")
             elif not target.is_relative_to(top):
@@ -89,7 +115,7 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
             elif target.is_file():
                 yield _one(target, display)
             else:
-                yield Found(display, error="dangling symbolic link")
+                yield Found(display, error="symbolic link to something that is not a regular file")
             continue
         if entry.is_dir():
             if _claims_folder(path, display):

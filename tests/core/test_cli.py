@@ -101,6 +101,17 @@ def test_exit_4_not_an_archive(tmp_path: Path) -> None:
         assert "not an imarchive archive" in proc.stderr
 
 
+def test_exit_4_archive_path_is_a_file(tmp_path: Path, export: Path) -> None:
+    """--archive naming a file (a typo in a crontab): refused, the file untouched."""
+    before = export.read_bytes()
+    ingest_args = ["ingest", str(export), "--timezone", "UTC"]
+    for command in (ingest_args, [*ingest_args, "--dry-run"], ["info"], ["verify"]):
+        proc = run_cli([*command, "--archive", str(export)])
+        assert proc.returncode == ExitCode.NOT_AN_ARCHIVE, proc.stderr
+        assert proc.stderr.endswith(f"{export}: not an imarchive archive (a file, not a folder)\n")
+    assert export.read_bytes() == before
+
+
 def test_exit_70_internal_error_is_short_without_debug(
     tmp_path: Path,
     export: Path,

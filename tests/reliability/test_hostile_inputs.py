@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from imarchive.inputs import printable
 from tests.reliability import harness as H
 
 GOOD = ("Alpha", "Beta")
@@ -50,7 +51,7 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
     cwd = tmp_path / "cwd"
     lines = []
     for path in bad:
-        display = str(path.relative_to(cwd))
+        display = printable(str(path.relative_to(cwd)))
         hits = [ln for ln in run.stderr.splitlines() if ln.startswith(f"error: {display}: ")]
         assert len(hits) == 1, f"want one error line naming {display}: {run.stderr!r}"
         lines.append(hits[0])
@@ -58,7 +59,7 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
     table = H.rows(archive)
     paths = set(table.column("source_path").to_pylist())
     for path in bad:
-        display = str(path.relative_to(cwd))
+        display = printable(str(path.relative_to(cwd)))
         assert not any(p == display or p.startswith(display + "!") for p in paths)
         if path.is_file() and not path.is_symlink() and os.access(path, os.R_OK):
             sha = H.sha256_path(path)
@@ -68,7 +69,7 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
         assert good in paths, f"the good chat {name} was not committed"
     inputs = [i for r in state.records for i in r["inputs"]]
     rejected = {i["path"] for i in inputs if i["status"] == "rejected"}
-    assert {str(p.relative_to(cwd)) for p in bad} <= rejected, "not in the batch record"
+    assert {printable(str(p.relative_to(cwd))) for p in bad} <= rejected, "not in the batch record"
     H.assert_no_canary(run.stdout, run.stderr, dirs=H.leak_dirs(tmp_path))
     return lines
 
@@ -169,6 +170,16 @@ def symlink_loop(drop: Path) -> Path:
     return sub / "up"
 
 
+def file_symlink_loop(drop: Path) -> Path:
+    link = drop / "WhatsApp Chat with Loop.txt"
+    link.symlink_to(link.name)  # points at itself
+    return link
+
+
+def name_not_utf8(drop: Path) -> Path:
+    return H.write_chat(Path(os.fsdecode(bytes(drop) + b"/Pr\xefya.txt")), 30, seed=5)
+
+
 def csv_file(drop: Path) -> Path:
     path = drop / "trades.csv"
     path.write_text("date,trader,body\n2024-01-01,Alice,hello\n2024-01-02,Bob,bye\n")
@@ -198,6 +209,8 @@ CASES: dict[str, tuple[Maker, str]] = {
     "zip-bomb-size": (zip_bomb_size, "size limit"),
     "symlink-outside-the-folder": (symlink_outside, "outside the input folder, not followed"),
     "directory-symlink-loop": (symlink_loop, "symbolic link to a folder, not followed"),
+    "file-symlink-loop": (file_symlink_loop, "symbolic link that cannot be resolved"),
+    "name-not-utf8": (name_not_utf8, "not valid UTF-8"),
     "csv": (csv_file, NOT_RECOGNISED),
     "pdf-given-by-name": (pdf_file, NOT_RECOGNISED),
 }
@@ -304,6 +317,33 @@ def test_unreadable_file(nobody_dir: Path) -> None:
     run = ingest_plain(work, archive, drop, uid=nobody.pw_uid, gid=nobody.pw_gid)
     (line,) = check_rejected(work, run, archive, [locked])
     assert "Permission denied" in line or "cannot read" in line
+
+
+def test_unreadable_sub_folder(nobody_dir: Path) -> None:
+    """A sub-folder of the drop folder that the user cannot list (it may hold a WeChat
+    dump, which readers look into before the walk would): rejected, the rest committed."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    work = nobody_dir
+    drop = drop_folder(work)
+    locked = drop / "locked"
+    H.write_chat(locked / "Inner.txt", 20, seed=6)
+    for dirpath, dirs, files in os.walk(work):
+        for name in dirs + files:
+            os.lchown(Path(dirpath, name), nobody.pw_uid, nobody.pw_gid)
+    os.chown(locked, 0, 0)
+    locked.chmod(0)
+    for sub in ("cwd", "tmp"):
+        (work / sub).mkdir(exist_ok=True)
+        os.chown(work / sub, nobody.pw_uid, nobody.pw_gid)
+    archive = work / "archive"
+    try:
+        run = ingest_plain(work, archive, drop, uid=nobody.pw_uid, gid=nobody.pw_gid)
+        (line,) = check_rejected(work, run, archive, [locked])
+    finally:
+        locked.chmod(0o755)
+    assert "cannot list the folder (Permission denied)" in line
 
 
 # -- a 50 MB line: bounded memory -------------------------------------------------------------

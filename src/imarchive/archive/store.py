@@ -44,6 +44,13 @@ class BatchInfo:
         ]
 
 
+def no_folder(root: Path) -> str:
+    """Why ``root``, which is not a folder, holds no archive."""
+    if root.exists():
+        return f"{root}: not an imarchive archive (a file, not a folder)"
+    return f"{root}: no archive here (the folder does not exist)"
+
+
 class Archive:
     """An opened archive. Reading needs no lock; writers use ``archive.writer``."""
 
@@ -58,7 +65,7 @@ class Archive:
     def open(cls, root: Path) -> Archive:
         path = root / L.ARCHIVE_JSON
         if not root.is_dir():
-            raise NotAnArchive(f"{root}: no archive here (the folder does not exist)")
+            raise NotAnArchive(no_folder(root))
         try:
             data = path.read_bytes()
         except FileNotFoundError:

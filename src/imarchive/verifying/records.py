@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imarchive.archive import layout as L
+from imarchive.archive.store import no_folder
 from imarchive.errors import NotAnArchive
 from imarchive.schema import SCHEMA_VERSION, schema_description
 from imarchive.verifying.fs import Tree, list_dir, read_small
@@ -95,7 +96,7 @@ def _looks_like_archive(root: Path) -> bool:
 
 def load_identity(root: Path, problems: Problems) -> Identity:
     if not root.is_dir():
-        raise NotAnArchive(f"{root}: no archive here (the folder does not exist)")
+        raise NotAnArchive(no_folder(root))
     rel = L.ARCHIVE_JSON
     try:
         data = read_small(root / rel)
