@@ -3,6 +3,7 @@ exit code. Exceptions become exit codes in ``run`` alone (httpie ``main → raw_
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -48,9 +49,15 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks of
 
 
 def archive_path(given: Path | None) -> Path:
-    if given is not None:
-        return given
-    return Path(os.environ.get("IMARCHIVE_ARCHIVE") or "archive")
+    env = os.environ.get("IMARCHIVE_ARCHIVE")
+    path = given if given is not None else Path(env or "archive")
+    if str(path).startswith("~"):
+        # cron and quoted paths leave it as is; a folder named "~" is never what was meant
+        where = "--archive" if given is not None else "IMARCHIVE_ARCHIVE"
+        raise UsageError(
+            f"{where} {path}: starts with '~', which nothing expanded here: give the full path"
+        )
+    return path
 
 
 def local_zone() -> tuple[str, bool]:
@@ -77,9 +84,15 @@ def local_zone() -> tuple[str, bool]:
         return "UTC", True
 
 
+# Files of the zone database that are not zones: this machine's zone under another name.
+NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def check_zone(name: str) -> str:
     try:
         ZoneInfo(name)
+        if name.lower() in NOT_ZONES or name not in available_timezones() | {"UTC"}:
+            raise ValueError(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(
             f"--timezone {name}: unknown time zone (use an IANA name like Europe/London)"
@@ -90,27 +103,28 @@ def check_zone(name: str) -> str:
 def read_keys(key: str | None, key_file: Path | None) -> tuple[str, ...]:
     if key and key_file:
         raise UsageError("give --key or --key-file, not both")
-    keys: list[str] = []
+    keys: list[tuple[str, str]] = []  # (where it came from, the key)
     if key:
-        keys.append(key.strip())
+        keys.append(("--key", key.strip()))
     if key_file:
         try:
-            text = key_file.read_text(encoding="utf-8")
+            text = key_file.read_text(encoding="utf-8-sig")  # a BOM, as Notepad writes
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(
                 f"{key_file}: cannot read the key file ({exc.__class__.__name__})"
             ) from None
-        keys.extend(
-            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-        )
-    for k in keys:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                keys.append((f"{key_file} line {n}", line.strip()))
+    for where, k in keys:
         hex64 = len(k) == 64 and all(c in "0123456789abcdefABCDEF" for c in k)
         if not (hex64 or len(k) == 7):
             # never echo the key itself
             raise UsageError(
-                "a key must be 64 hex characters (WeChat PC) or a 7-character passphrase (Android)"
+                f"{where}: a key must be 64 hex characters (WeChat PC) or a 7-character "
+                "passphrase (Android)"
             )
-    return tuple(keys)
+    return tuple(k for _, k in keys)
 
 
 def version_callback(value: bool) -> None:
@@ -134,7 +148,7 @@ def _root(
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path],
+        list[str],
         typer.Argument(help="Files, folders (walked) or .zip files to ingest.", show_default=False),
     ],
     archive: ArchiveOpt = None,
@@ -182,10 +196,12 @@ def ingest(
         zone, assumed = check_zone(timezone), False
     else:
         zone, assumed = local_zone()
-    if lock_timeout < 0:
-        raise UsageError("--lock-timeout must be >= 0")
+    if not math.isfinite(lock_timeout) or lock_timeout < 0:
+        raise UsageError("--lock-timeout must be a number of seconds >= 0")
+    if "" in paths:
+        raise UsageError("an empty PATH was given (an unset variable?)")
     options = IngestOptions(
-        paths=tuple(paths),
+        paths=tuple(Path(p) for p in paths),
         archive=archive_path(archive),
         read=ReadOptions(
             timezone=zone,

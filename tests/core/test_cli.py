@@ -56,6 +56,9 @@ def test_exit_1_some_input_rejected_rest_committed(tmp_path: Path, export: Path)
         ["ingest", "EXPORT", "--format", "no-such-format"],
         ["verify", "--fast", "--deep"],
         ["verify", "--expect-head", "xyz"],
+        ["ingest", ""],  # an unset variable in a script: not "the current folder"
+        ["ingest", "EXPORT", "--timezone", "localtime"],  # a file of the zone database
+        ["ingest", "EXPORT", "--lock-timeout", "nan"],
     ],
 )
 def test_exit_2_usage_errors_write_nothing(tmp_path: Path, export: Path, args: list[str]) -> None:
@@ -65,6 +68,44 @@ def test_exit_2_usage_errors_write_nothing(tmp_path: Path, export: Path, args: l
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     assert "Traceback" not in proc.stderr
     assert not archive.exists()
+
+
+def test_archive_path_with_an_unexpanded_tilde(tmp_path: Path, export: Path) -> None:
+    """``IMARCHIVE_ARCHIVE=~/arch`` in a crontab is not expanded by cron: refused, rather
+    than a folder named "~" in the working folder (or files under $HOME)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMARCHIVE_")}
+    home = tmp_path / "home"
+    home.mkdir()
+    for args, extra_env, where in (
+        (["--archive", "~/arch"], {}, "--archive"),
+        ([], {"IMARCHIVE_ARCHIVE": "~/arch"}, "IMARCHIVE_ARCHIVE"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "imarchive", "ingest", str(export), "--timezone", "UTC", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env | {"HOME": str(home)} | extra_env,
+            check=False,
+        )
+        assert proc.returncode == ExitCode.USAGE, proc.stderr
+        assert proc.stderr.startswith(f"error: {where} ~/arch: starts with '~'")
+        assert not (tmp_path / "~").exists() and not any(home.iterdir())
+
+
+def test_key_file_as_editors_write_it(tmp_path: Path, export: Path) -> None:
+    """A BOM, CRLF, comments and blank lines are fine; a bad key is named by its line,
+    never echoed."""
+    keys = tmp_path / "keys.txt"
+    good = "7f" * 8 + "a1b2c3d4" * 2 + "00112233445566778899aabbccddeeff"
+    keys.write_bytes(f"\ufeff# desk keys\r\n{good}\r\n\r\n  # old\r\n1a2b3c4\r\n".encode())
+    ok = ingest(tmp_path / "a", export, extra=["--key-file", str(keys)])
+    assert ok.returncode == ExitCode.OK, ok.stderr
+    keys.write_text(f"{good}\nnot-a-key-secret\n")
+    bad = ingest(tmp_path / "b", export, extra=["--key-file", str(keys)])
+    assert bad.returncode == ExitCode.USAGE
+    assert bad.stderr.startswith(f"error: {keys} line 2: a key must be")
+    assert "not-a-key-secret" not in bad.stderr and not (tmp_path / "b").exists()
 
 
 def test_exit_3_when_locked_by_a_live_writer(tmp_path: Path, export: Path) -> None:
