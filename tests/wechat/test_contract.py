@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -107,6 +108,36 @@ def test_verify_warns_of_a_listed_source_not_kept(
             level
         )
         assert not verify(archive, level, strict=True).ok
+
+
+@pytest.mark.parametrize(
+    ("fixture", "empty"),
+    [
+        ("pc3_plain", "Msg/Multi/MSG7.db"),
+        ("pc4_plain", "db_storage/message/message_7.db"),
+        ("ios_tree", "Documents/*/DB/message_7.sqlite"),
+    ],
+)
+def test_an_empty_message_database_is_skipped_with_a_warning(
+    fixture: str, empty: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A 0-byte shard beside good ones (SQLite reads it as a database without tables):
+    the account is still read whole, with a warning naming the empty file."""
+    root: Path = request.getfixturevalue(fixture)
+    reader = READERS[
+        {"pc3_plain": "wechat-pc3", "pc4_plain": "wechat-pc4"}.get(fixture, "wechat-ios")
+    ]
+    expected, _ = read_all(reader, root, KEYS)
+    copy = tmp_path / root.name  # the account comes from the folder's name
+    shutil.copytree(root, copy, symlinks=True)
+    folder, name = empty.rsplit("/", 1)
+    (target,) = [p for p in copy.glob(folder) if p.is_dir()]
+    (target / name).write_bytes(b"")
+    messages, ctx = read_all(reader, copy, KEYS)
+    assert [m.message_id for m in messages] == [m.message_id for m in expected]
+    assert [(w.locator, w.code) for w in ctx.report.warnings if w.code == "empty_database"] == [
+        (name, "empty_database")
+    ]
 
 
 def test_rows_that_cannot_be_mapped_are_rejected(pc3_plain: Path, tmp_path: Path) -> None:

@@ -135,6 +135,16 @@ class Databases:
         return path
 
 
+def skipped_empty(db: Path, name: str, ctx: ReadContext, wal_file: Path | None = None) -> bool:
+    """A 0-byte message database without a WAL holding pages (SQLite reads it as a
+    database with no tables): no messages; a warning says it was skipped."""
+    log = wal_file if wal_file is not None else sidecar(db, "-wal")
+    if db.stat().st_size or (log.is_file() and log.stat().st_size):
+        return False
+    ctx.report.warn(name, "empty_database", "0-byte database file: no messages in it")
+    return True
+
+
 def tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     return [str(r[0]) for r in rows]

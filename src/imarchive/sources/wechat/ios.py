@@ -26,7 +26,7 @@ from imarchive.sources.wechat.common import (
     stream,
     text,
 )
-from imarchive.sources.wechat.dbfiles import Databases, sidecar, tables
+from imarchive.sources.wechat.dbfiles import Databases, sidecar, skipped_empty, tables
 from imarchive.sources.wechat.ios_files import AppFiles, app_files
 from imarchive.sources.wechat.ios_names import load_directory
 from imarchive.sources.wechat.msgtypes import Interpreted
@@ -130,7 +130,10 @@ class IosReader:
             if path is None:
                 continue
             name = PurePosixPath(rel).name
-            conn, ref = dbs.open(path, name, files.get(rel + "-wal") or sidecar(path, "-wal"))
+            wal = files.get(rel + "-wal") or sidecar(path, "-wal")
+            if name != "MM.sqlite" and skipped_empty(path, name, ctx, wal):
+                continue
+            conn, ref = dbs.open(path, name, wal)
             chats = [t for t in tables(conn) if CHAT.fullmatch(t)]
             if not chats and name == "MM.sqlite" and "Friend" not in tables(conn):
                 listed = ", ".join(tables(conn)[:20]) or "none"

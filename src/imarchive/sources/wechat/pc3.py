@@ -27,7 +27,13 @@ from imarchive.sources.wechat.common import (
     stream_fast,
     text,
 )
-from imarchive.sources.wechat.dbfiles import Databases, columns, require_tables, with_sidecars
+from imarchive.sources.wechat.dbfiles import (
+    Databases,
+    columns,
+    require_tables,
+    skipped_empty,
+    with_sidecars,
+)
 from imarchive.sources.wechat.msgtypes import Interpreted
 from imarchive.sources.wechat.names import Directory
 
@@ -137,6 +143,8 @@ class Pc3Reader:
             directory = load_directory(conn)
             emitter = Emitter(Builder(self.name, account, ctx.options.custodian), directory)
             for path in shards(msg_dir):
+                if skipped_empty(path, path.name, ctx):
+                    continue
                 opened = dbs.open(path, path.name)
                 require_tables(opened[0], path.name, ("MSG",))
                 yield Shard(path.name, emitter, files_root), opened

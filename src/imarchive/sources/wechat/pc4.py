@@ -36,7 +36,13 @@ from imarchive.sources.wechat.common import (
     stream,
     text,
 )
-from imarchive.sources.wechat.dbfiles import Databases, require_tables, tables, with_sidecars
+from imarchive.sources.wechat.dbfiles import (
+    Databases,
+    require_tables,
+    skipped_empty,
+    tables,
+    with_sidecars,
+)
 from imarchive.sources.wechat.msgtypes import Interpreted
 from imarchive.sources.wechat.names import Directory
 
@@ -124,6 +130,8 @@ class Pc4Reader:
             directory, users = _load_names(dbs, storage)
             emitter = Emitter(Builder(self.name, account, ctx.options.custodian), directory)
             for db in message_dbs(storage):
+                if skipped_empty(db, db.name, ctx):
+                    continue
                 conn, ref = dbs.open(db, db.name)
                 require_tables(conn, db.name, ("Name2Id",))
                 name2id = {
