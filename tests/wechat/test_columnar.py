@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imarchive.errors import SourceError
 from imarchive.schema import MESSAGE_SCHEMA, to_table
 from imarchive.sources.base import ReadOptions
 from imarchive.sources.wechat import pc3, pc3_columnar, pc3_fetch, protobuf
@@ -119,6 +120,23 @@ def test_media_folders_present_missing_and_not_folders(tmp_path: Path) -> None:
     statuses = pc.struct_field(pc.list_flatten(got["attachments"]), "status").to_pylist()
     assert statuses.count("stored") == present > 0
     assert statuses.count("missing") > present
+
+
+def test_rows_listed_but_not_found_reject_the_dump(
+    pc3_plain: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged MSG b-tree can list a rowid (in the order table) that the table does not
+    return: the dump is rejected as damaged (found by fuzzing), not an internal error."""
+    original = pc3_fetch.Layout.order_sql
+
+    def with_a_ghost(self: pc3_fetch.Layout) -> str:
+        head = f"CREATE TEMP TABLE {pc3_fetch.ORDER_TABLE} AS "
+        rows = original(self).removeprefix(head)
+        return f"{head}SELECT * FROM ({rows}) UNION ALL SELECT 987654321, 0"
+
+    monkeypatch.setattr(pc3_fetch.Layout, "order_sql", with_a_ghost)
+    with pytest.raises(SourceError, match=r"^damaged database \(MSG returned \d+ of the \d+"):
+        read_table(READER, pc3_plain)
 
 
 def _odd_copy(src: Path, dst: Path) -> Path:

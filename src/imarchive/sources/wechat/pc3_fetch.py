@@ -263,7 +263,10 @@ class Batch:
         self.n = n
         h = np.frombuffer(unhexlify(raw.headers), ">i8")
         if len(h) != n * layout.header_fields:
-            raise RuntimeError(f"MSG batch of {n} rows came back with another number")
+            # the rowids listed in the order table are not all in MSG: a damaged b-tree
+            raise sqlite3.DatabaseError(
+                f"MSG returned {len(h) // layout.header_fields} of the {n} rows it listed"
+            )
         h = h.reshape(n, layout.header_fields).astype(np.int64)
         self.rowid = h[:, 0]
         self.odd = h[:, 1] != 0
