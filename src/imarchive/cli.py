@@ -3,6 +3,7 @@ exit code. Exceptions become exit codes in ``run`` alone (httpie ``main → raw_
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -21,7 +22,7 @@ except ImportError:  # pragma: no cover
 
 from imarchive import __version__, report
 from imarchive.console import Console
-from imarchive.errors import ExitCode, ImarchiveError, UsageError
+from imarchive.errors import ExitCode, ImarchiveError, OutputError, UsageError
 from imarchive.sources.base import DATE_ORDERS, ReadOptions
 
 app = typer.Typer(
@@ -333,21 +334,21 @@ def run(argv: list[str]) -> int:
         rv = app(args=argv, prog_name="imarchive", standalone_mode=False)
         code = int(rv) if isinstance(rv, int) else 0
         if code == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-            CONSOLE.error("interrupted; the archive stays at its last committed batch")
+            _say("interrupted; the archive stays at its last committed batch")
         return code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except click_exc.UsageError as exc:
-        CONSOLE.error(exc.format_message())
+        _say(exc.format_message())
         return ExitCode.USAGE
     except typer.Abort:
-        CONSOLE.error("interrupted; the archive stays at its last committed batch")
+        _say("interrupted; the archive stays at its last committed batch")
         return ExitCode.INTERRUPTED
     except KeyboardInterrupt:
-        CONSOLE.error("interrupted; the archive stays at its last committed batch")
+        _say("interrupted; the archive stays at its last committed batch")
         return ExitCode.INTERRUPTED
     except ImarchiveError as exc:
-        CONSOLE.error(str(exc))
+        _say(str(exc))
         return exc.exit_code
     except Exception as exc:
         if debug:
@@ -356,11 +357,22 @@ def run(argv: list[str]) -> int:
             # the type and place only: an exception's text may quote chat content
             tb = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f" at {Path(tb.filename).name}:{tb.lineno}" if tb else ""
-            CONSOLE.error(
-                f"internal error ({type(exc).__name__}{where}); rerun with --debug for details"
-            )
+            _say(f"internal error ({type(exc).__name__}{where}); rerun with --debug for details")
         return ExitCode.INTERNAL
 
 
+def _say(text: str) -> None:
+    """The last word of a run, on stderr; nothing when stderr cannot be written."""
+    with contextlib.suppress(OutputError):
+        CONSOLE.error(text)
+
+
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    code = run(sys.argv[1:])
+    try:
+        sys.stdout.flush()
+    except (OSError, AttributeError):  # a reader that stopped, or no stdout at all
+        code = code or ExitCode.PROBLEMS
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # nothing more for the interpreter to flush at exit
+    sys.exit(code)

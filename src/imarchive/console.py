@@ -13,24 +13,42 @@ from typing import IO, Any
 from rich.console import Console as RichConsole
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from imarchive.errors import OutputError
+
+
+def _terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (OSError, ValueError):
+        return False
+
 
 @dataclass
 class Console:
     """Injectable: tests build one over StringIO with ``tty`` and ``width`` pinned."""
 
-    out: IO[str] = field(default_factory=lambda: sys.stdout)
+    out: IO[str] = field(default_factory=lambda: sys.stdout)  # None: started closed
     err: IO[str] = field(default_factory=lambda: sys.stderr)
-    tty: bool | None = None
+    tty: bool | None = None  # stderr is a terminal: progress bars, coloured diagnostics
     width: int | None = None
     quiet: bool = False
+    out_tty: bool | None = None  # stdout is a terminal: tables (not in a file or a pipe)
 
     def __post_init__(self) -> None:
+        self.out_closed = self.out is None
+        if self.out is None:  # data written then is an error (see ``data``)
+            self.out = open(os.devnull, "w")  # noqa: SIM115
+        if self.err is None:  # diagnostics are dropped: there is nowhere to say anything
+            self.err = open(os.devnull, "w")  # noqa: SIM115
         if self.tty is None:
-            self.tty = self.err.isatty() and os.environ.get("TERM") != "dumb"
+            self.tty = _terminal(self.err)
+            self.out_tty = _terminal(self.out)
+        elif self.out_tty is None:
+            self.out_tty = self.tty
         self.rich_out = RichConsole(
             file=self.out,
-            force_terminal=self.tty,
-            no_color=not self.tty,
+            force_terminal=self.out_tty,
+            no_color=not self.out_tty,
             width=self.width,
             highlight=False,
             soft_wrap=False,
@@ -45,11 +63,17 @@ class Console:
         )
 
     def data(self, text: str) -> None:
-        self.out.write(text if text.endswith("\n") else text + "\n")
-        self.out.flush()
+        if self.out_closed:
+            raise OutputError("cannot write to stdout (it is closed)")
+        with _writing("stdout"):
+            self.out.write(text if text.endswith("\n") else text + "\n")
+            self.out.flush()
 
     def table(self, table: Any) -> None:
-        self.rich_out.print(table)
+        if self.out_closed:
+            raise OutputError("cannot write to stdout (it is closed)")
+        with _writing("stdout"):
+            self.rich_out.print(table)
 
     def info(self, text: str) -> None:
         if not self.quiet:
@@ -63,11 +87,12 @@ class Console:
 
     def line(self, text: str) -> None:
         """A diagnostic line on stderr, shown even with --quiet."""
-        if self.tty:
-            self.rich_err.print(text, markup=False, highlight=False)
-        else:
-            self.err.write(text + "\n")
-            self.err.flush()
+        with _writing("stderr"):
+            if self.tty:
+                self.rich_err.print(text, markup=False, highlight=False)
+            else:
+                self.err.write(text + "\n")
+                self.err.flush()
 
     @contextmanager
     def progress(self, label: str) -> Iterator[Any]:
@@ -91,3 +116,11 @@ class Console:
 
         with bar:
             yield update
+
+
+@contextmanager
+def _writing(name: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:  # closed, full, or a pipe whose reader stopped
+        raise OutputError(f"cannot write to {name} ({exc.strerror or exc})") from None

@@ -45,6 +45,13 @@ class ArchiveError(ImarchiveError):
     exit_code = ExitCode.PROBLEMS
 
 
+class OutputError(ImarchiveError):
+    """stdout or stderr could not be written (closed, full, a reader that stopped): the
+    work is done (a committed batch stays), its report is not complete."""
+
+    exit_code = ExitCode.PROBLEMS
+
+
 class Interrupted(ImarchiveError):
     exit_code = ExitCode.INTERRUPTED
 

@@ -17,7 +17,7 @@ def dump_json(console: Console, obj: Any) -> None:
 def ingest(console: Console, result: Any) -> None:
     data = result.to_json()
     t = data["totals"]
-    if console.tty:
+    if console.out_tty:
         table = Table(title="imarchive ingest")
         for col in (
             "input",
@@ -45,7 +45,7 @@ def ingest(console: Console, result: Any) -> None:
     for i in data["inputs"]:
         if i["status"] == "rejected":
             console.error(f"{i['path']}: {i['error']}")
-        elif not console.tty and not console.quiet:
+        elif not console.out_tty and not console.quiet:
             console.info(
                 f"{i['status']}: {i['path']} format={i['format']} read={i['messages_read']} "
                 f"new={i['messages_new']} duplicate={i['messages_duplicate']} "
@@ -76,7 +76,7 @@ def ingest(console: Console, result: Any) -> None:
 
 def verify(console: Console, data: dict[str, Any]) -> None:
     problems = data.get("problems", [])
-    if console.tty and problems:
+    if console.out_tty and problems:
         table = Table(title=f"imarchive verify ({data['level']})")
         for col in ("severity", "code", "path", "expected", "found"):
             table.add_column(col, overflow="fold")
@@ -112,7 +112,7 @@ def verify(console: Console, data: dict[str, Any]) -> None:
 def info(console: Console, data: dict[str, Any]) -> None:
     head = data["head"]
     t = data["totals"]
-    if console.tty:
+    if console.out_tty:
         table = Table(title=f"archive {data['archive']}")
         table.add_column("conversation", overflow="fold")
         table.add_column("platform")
@@ -153,7 +153,7 @@ def info(console: Console, data: dict[str, Any]) -> None:
 
 
 def formats(console: Console, rows: list[tuple[str, str, str]]) -> None:
-    if console.tty:
+    if console.out_tty:
         table = Table(title="source formats")
         for col in ("format", "platform", "detected by"):
             table.add_column(col, overflow="fold")
