@@ -87,6 +87,8 @@ class Console:
 
     def line(self, text: str) -> None:
         """A diagnostic line on stderr, shown even with --quiet."""
+        # one line per diagnostic, whatever a path holds (a newline in a file name)
+        text = text.replace("\r", "\\r").replace("\n", "\\n")
         with _writing("stderr"):
             if self.tty:
                 self.rich_err.print(text, markup=False, highlight=False)

@@ -69,3 +69,10 @@ def test_quiet_keeps_errors(tmp_path: Path) -> None:
     report.ingest(console, _result(tmp_path))
     lines = err.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "notes.csv" in lines[0]
+
+
+def test_a_newline_in_a_path_stays_on_one_line() -> None:
+    err = io.StringIO()
+    console = Console(out=io.StringIO(), err=err, tty=False)
+    console.error("drop/two\nlines.txt: not a recognised chat export")
+    assert err.getvalue() == "error: drop/two\\nlines.txt: not a recognised chat export\n"
