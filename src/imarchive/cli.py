@@ -66,7 +66,7 @@ def local_zone() -> tuple[str, bool]:
     (then ``assumed``)."""
     env = os.environ.get("IMARCHIVE_TIMEZONE")
     if env:
-        return check_zone(env), False
+        return check_zone(env, "IMARCHIVE_TIMEZONE"), False
     tz = os.environ.get("TZ", "").lstrip(":")
     if tz and tz in available_timezones():
         return tz, True
@@ -89,14 +89,14 @@ def local_zone() -> tuple[str, bool]:
 NOT_ZONES = frozenset({"localtime", "posixrules"})
 
 
-def check_zone(name: str) -> str:
+def check_zone(name: str, where: str = "--timezone") -> str:
     try:
         ZoneInfo(name)
         if name.lower() in NOT_ZONES or name not in available_timezones() | {"UTC"}:
             raise ValueError(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(
-            f"--timezone {name}: unknown time zone (use an IANA name like Europe/London)"
+            f"{where} {name}: unknown time zone (use an IANA name like Europe/London)"
         ) from None
     return name
 

@@ -93,6 +93,16 @@ def test_archive_path_with_an_unexpanded_tilde(tmp_path: Path, export: Path) -> 
         assert not (tmp_path / "~").exists() and not any(home.iterdir())
 
 
+def test_zone_from_the_environment_is_checked_and_named(tmp_path: Path, export: Path) -> None:
+    proc = run_cli(
+        ["ingest", str(export), "--archive", str(tmp_path / "a")],
+        env={"IMARCHIVE_TIMEZONE": "localtime"},
+    )
+    assert proc.returncode == ExitCode.USAGE
+    assert proc.stderr.startswith("error: IMARCHIVE_TIMEZONE localtime: unknown time zone")
+    assert not (tmp_path / "a").exists()
+
+
 def test_key_file_as_editors_write_it(tmp_path: Path, export: Path) -> None:
     """A BOM, CRLF, comments and blank lines are fine; a bad key is named by its line,
     never echoed."""
