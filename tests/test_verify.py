@@ -163,6 +163,66 @@ def test_stray_file_is_an_error_at_every_level(arc: Path, stray: str) -> None:
         assert found(rep) == {("unexpected_file", stray)}, rep.to_json()
 
 
+@pytest.mark.parametrize(
+    ("made", "reported"),
+    [
+        ("messages/x.parquet", "messages/x.parquet"),
+        (f"{MARCH}/part-00000001-000000000000-0009.parquet", None),
+        ("messages/platform=foo", None),
+        ("messages/platform=whatsapp/year=2024/month=07", None),
+        ("messages/platform=wechat/year=2024/month=01", "messages/platform=wechat"),
+        ("messages/x.parquet/inner/deeper", "messages/x.parquet"),
+        ("sources/zz", None),
+        ("attachments/ab/cd", "attachments/ab"),
+        ("_archive/batches/00000003.json", None),
+        ("_archive/notes", None),
+        ("extra", None),
+    ],
+)
+def test_stray_folder_is_named_at_every_level(arc: Path, made: str, reported: str | None) -> None:
+    """A folder that is not part of the layout and holds no file is named once: an error
+    when readers trip over it (named like a Parquet file), else a warning (an empty
+    folder, as a crash between creating a partition folder and publishing into it leaves)."""
+    (arc / made).mkdir(parents=True)
+    rel = reported or made
+    parquet = rel.endswith(".parquet")
+    for level in LEVELS:
+        rep = verify(arc, level)
+        code = "unexpected_folder" if parquet else "empty_folder"
+        assert found(rep) == {(code, rel)}, (level, rep.to_json())
+        assert rep.ok is not parquet
+        assert not verify(arc, level, strict=True).ok
+
+
+def test_folder_holding_a_stray_file_is_named_by_the_file(arc: Path) -> None:
+    (arc / "messages/x.parquet").mkdir()
+    (arc / "messages/x.parquet/part-0.parquet").write_bytes(b"PAR1")
+    (arc / "messages/platform=foo/year=2024/month=01").mkdir(parents=True)
+    rep = verify(arc, "deep")
+    assert found(rep) == {
+        ("unexpected_file", "messages/x.parquet/part-0.parquet"),
+        ("empty_folder", "messages/platform=foo"),
+    }
+
+
+def test_committed_file_replaced_by_a_folder(arc: Path) -> None:
+    rel = part(arc, APRIL)
+    writable(arc / rel).unlink()
+    (arc / rel).mkdir()
+    for level in LEVELS:
+        rep = verify(arc, level)
+        assert found(rep) == {("not_a_regular_file", rel)}, (level, rep.to_json())
+
+
+def test_layout_folders_may_be_empty(arc: Path) -> None:
+    for rel in (L.QUARANTINE, L.TXN):
+        (arc / rel).mkdir(exist_ok=True)
+    for rel in files_of(arc, "source"):  # empty sources/ itself is still the layout
+        writable(arc / rel).unlink()
+    rep = verify(arc, "fast")
+    assert {p.code for p in rep.problems} == {"file_missing"}, rep.to_json()
+
+
 def test_stray_symlink_is_not_followed(arc: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.parquet"
     outside.write_bytes(b"x")
@@ -252,6 +312,8 @@ def test_rolled_back_archive_fails_expect_head(arc: Path) -> None:
     old_head = record_sha(arc, 2)
     for rel in files_of(arc, "messages", 2) + files_of(arc, "source", 2) + [L.batch_path(2)]:
         writable(arc / rel).unlink()
+        if rel != L.batch_path(2):
+            (arc / rel).parent.rmdir()  # a careful forger leaves no empty folder behind
     fix_derived(arc)
     assert verify(arc, "deep").ok  # a clean archive of one batch ...
     rep = verify(arc, expect_head=old_head)  # ... but not the one the examiner saw

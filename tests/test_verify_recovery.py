@@ -85,6 +85,31 @@ def test_published_but_uncommitted_files_are_warnings(
     assert any((arc / L.QUARANTINE / "00000003").rglob("*"))
 
 
+def test_partition_folder_emptied_by_a_set_aside_is_accounted_for(
+    arc: Path, third: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next ingest moves the leftovers of a crashed one to quarantine and leaves
+    their partition folder behind, empty: the batch record that set them aside
+    explains it (an empty folder that nothing explains is an empty_folder warning)."""
+    crash_when(monkeypatch, writer, "write_atomic", "00000003.json")
+    with pytest.raises(Crash):
+        run_ingest(arc, third)
+    monkeypatch.undo()
+    june = arc / "messages/platform=whatsapp/year=2024/month=06"
+    assert any(june.iterdir())
+    other = whatsapp_txt(tmp_path / "WhatsApp Chat with Gus.txt", ["01/07/2023, 10:00 - Gus: hi"])
+    assert run_ingest(arc, other).batch_seq == 3  # not the June input: June stays empty
+    assert june.is_dir() and not any(june.iterdir())
+    assert_clean(arc)
+    june.rmdir()  # removing it is fine too
+    assert_clean(arc)
+    (arc / "messages/platform=whatsapp/year=2024/month=08").mkdir()
+    rep = verify(arc, "fast")
+    assert {(p.code, p.path) for p in rep.problems} == {
+        ("empty_folder", "messages/platform=whatsapp/year=2024/month=08")
+    }
+
+
 @pytest.mark.parametrize(
     ("module", "name", "when"),
     [

@@ -35,7 +35,15 @@ from imarchive.verifying.derived import (
 )
 from imarchive.verifying.files import Level, Progress, Run, scan_txn
 from imarchive.verifying.fs import Tree, default_workers, list_dir, read_small, walk
-from imarchive.verifying.problems import CODES, Problem, Problems, VerifyReport, codes_table, short
+from imarchive.verifying.problems import (
+    CODES,
+    Problem,
+    Problems,
+    VerifyReport,
+    codes_table,
+    short,
+    summary,
+)
 from imarchive.verifying.records import (
     HEX64,
     Batch,
@@ -132,6 +140,7 @@ def _verify_once(
     _check_derived(identity, stored, batches, commit_open, problems)
     _check_witnesses(identity, stored, batches, problems)
     run.check_file_set(txn)
+    run.check_folders(txn, {o for b in batches for o in b.originals})
     if expect_head is not None:
         _check_head(expect_head, identity.sha256, batches, problems)
     if level != "fast":
@@ -181,7 +190,7 @@ def _check_input_sources(
     for b in batches:
         if not b.usable or b.record is None:
             continue
-        for inp in b.record["inputs"]:
+        for i, inp in enumerate(b.record["inputs"], 1):
             if inp.get("status") != "ingested":
                 continue
             for source in inp["sources"]:
@@ -189,9 +198,10 @@ def _check_input_sources(
                     problems.add(
                         "source_not_kept",
                         b.rel,
-                        f"a source file of input {short(inp.get('path'))} is not in sources/",
-                        source["sha256"],
-                        short(source.get("path")),
+                        f"a source file of input {i} of the record is not in sources/",
+                        summary(source["sha256"]),
+                        # the path the record gives for it, a validated string (made printable)
+                        short(source["path"]),
                     )
 
 

@@ -13,10 +13,10 @@ from typing import Any
 from imarchive.archive import layout as L
 from imarchive.archive.store import BatchInfo, build_manifest, sums_text
 from imarchive.verifying.fs import read_small
-from imarchive.verifying.problems import Problems, short
-from imarchive.verifying.records import Batch, Identity
+from imarchive.verifying.problems import Problems, redacted, safe_path, summary
+from imarchive.verifying.records import FILE_KINDS, HEX64, Batch, Identity, is_int
 
-SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+SUMS_LINE = re.compile(rb"^([0-9a-fA-F]{64}) [ *](.+)$", re.DOTALL)
 
 
 @dataclass
@@ -53,6 +53,16 @@ def fallback_files(stored: Stored, seq: int) -> list[L.FileEntry]:
     out: list[L.FileEntry] = []
     for d in files if isinstance(files, list) else []:
         if isinstance(d, dict) and d.get("batch_seq") == seq:
+            # only entries that could be committed files: the manifest may be damaged too
+            sha, size = d.get("sha256"), d.get("size")
+            if not (
+                safe_path(d.get("path"))
+                and d.get("kind") in (*FILE_KINDS, "quarantine")
+                and isinstance(sha, str)
+                and HEX64.match(sha)
+                and is_int(size)
+            ):
+                continue
             try:
                 out.append(L.FileEntry.from_json(d))
             except (KeyError, TypeError, ValueError):
@@ -106,14 +116,23 @@ def check_manifest(
     if not isinstance(found, dict):
         problems.add("manifest_mismatch", rel, f"{rel} is not a JSON object")
         return
-    for key in sorted(set(derived) | set(found)):
+    unknown = [k for k in found if k not in derived]
+    if unknown:
+        problems.add(
+            "manifest_mismatch",
+            rel,
+            f"{len(unknown)} key(s) that the batch records do not derive",
+            None,
+            redacted("key names", "\n".join(sorted(map(str, unknown)))),
+        )
+    for key in sorted(derived):
         if key != "files" and derived.get(key) != found.get(key):
             problems.add(
                 "manifest_mismatch",
                 rel,
                 f"'{key}' differs from the batch records",
-                short(derived.get(key)),
-                short(found.get(key)),
+                summary(derived.get(key)),
+                summary(found.get(key)),
             )
     want = {f["path"]: f for f in derived["files"]}
     listed = found.get("files")
@@ -122,7 +141,18 @@ def check_manifest(
     ):
         problems.add("manifest_mismatch", rel, "'files' is malformed")
         return
-    have = {f["path"]: f for f in listed}
+    have: dict[str, dict[str, Any]] = {}
+    for i, f in enumerate(listed):
+        if safe_path(f["path"]):
+            have[f["path"]] = f
+        else:
+            problems.add(
+                "manifest_mismatch",
+                rel,
+                f"'files' entry {i + 1} has no safe archive path",
+                None,
+                summary(f),
+            )
     for path in sorted(set(want) | set(have)):
         d, s = want.get(path), have.get(path)
         if d == s or (d is None and s is not None and s.get("batch_seq") in skip_seqs):
@@ -138,31 +168,48 @@ def check_manifest(
             "manifest_mismatch",
             rel,
             f"the manifest {what}: {path}",
-            None if d is None else short(d),
-            None if s is None else short(s),
+            None if d is None else summary(d),
+            None if s is None else summary(s),
         )
     if len(problems.items) == before:
         problems.add("manifest_mismatch", rel, f"{rel} is not in canonical JSON form")
 
 
+MAX_BAD_LINES = 20  # malformed SHA256SUMS lines reported one by one; the rest counted
+
+
 def parse_sums(text: bytes, problems: Problems | None) -> dict[str, str]:
+    """``path → sha256`` of the well-formed lines: ``<64 hex>  <path>`` (or `` *`` for
+    binary mode) where the path is a safe archive path. Any other line is reported by
+    its number, length and sha256 only: it may be anything, a chat export included."""
     out: dict[str, str] = {}
+    bad = 0
     for n, raw in enumerate(text.split(b"\n"), 1):
         if not raw:
             continue
-        m = SUMS_LINE.match(raw.decode("utf-8", "replace"))
-        if not m:
-            if problems is not None:
+        m = SUMS_LINE.match(raw)
+        path = m.group(2).decode("ascii") if m and safe_path(m.group(2).decode("latin-1")) else None
+        if m is None or path is None:
+            bad += 1
+            if problems is not None and bad <= MAX_BAD_LINES:
+                what = "'<sha256>  <path>'" if m is None else "'<sha256>  <path>' with a safe path"
                 problems.add(
                     "sums_mismatch",
                     L.SHA256SUMS,
-                    f"line {n} is not '<sha256>  <path>'",
-                    found=short(raw.decode("utf-8", "replace"), 120),
+                    f"line {n} ({len(raw)} bytes) is not {what}; found is the line's sha256",
+                    found=hashlib.sha256(raw).hexdigest(),
                 )
             continue
-        if m.group(2) in out and problems is not None:
-            problems.add("sums_mismatch", L.SHA256SUMS, f"line {n}: {m.group(2)} listed twice")
-        out[m.group(2)] = m.group(1)
+        if path in out and problems is not None:
+            problems.add("sums_mismatch", L.SHA256SUMS, f"line {n}: {path} listed twice")
+        out[path] = m.group(1).decode("ascii")
+    if problems is not None and bad > MAX_BAD_LINES:
+        problems.add(
+            "sums_mismatch",
+            L.SHA256SUMS,
+            f"{bad - MAX_BAD_LINES} more lines are not '<sha256>  <path>' ({bad} in all)",
+            found=bad,
+        )
     return out
 
 

@@ -24,6 +24,8 @@ Progress = Callable[[int, int], None]
 NFS_NAME = re.compile(r"^\.nfs[0-9a-fA-F]{8,}$")  # NFS "silly rename" of an open, deleted file
 TEMP_NAME = L.TEMP_NAME  # fsio.temp_name: never .parquet, never in messages/
 INTENT = "intent.json"
+# Folders of the layout that may be empty (_archive/lock and _archive/txn: not content).
+LAYOUT_DIRS = (L.MESSAGES, L.SOURCES, L.ATTACHMENTS, L.META, L.BATCHES, L.QUARANTINE)
 
 
 @dataclass
@@ -51,8 +53,13 @@ def scan_txn(root: Path, tree: Tree, batches: list[Batch], problems: Problems) -
                 publish = intent["publish"] if isinstance(intent, dict) else None
                 if not isinstance(publish, list):
                     raise ValueError("no publish list")
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except OSError as exc:
                 problems.add("leftover_temp", rel, f"an unreadable intent record ({exc})")
+                continue
+            except (ValueError, KeyError, TypeError):  # no text of the file in the report
+                problems.add(
+                    "leftover_temp", rel, "an intent record that is not JSON with a publish list"
+                )
                 continue
             if parts[0] in done:
                 continue  # committed: its files are in the batch record
@@ -177,7 +184,15 @@ class Run:
                 what = "a symlink" if node.symlink else "a file"
                 add("unexpected_file", rel, f"{what} that no batch record names", None, node.size)
         for rel, c in sorted(self.committed.items()):
-            if rel not in self.tree.files:
+            if rel in self.tree.dirs:
+                add(
+                    "not_a_regular_file",
+                    rel,
+                    f"committed by batch {c.seq} as a file, found a folder",
+                    c.entry.sha256,
+                    "folder",
+                )
+            elif rel not in self.tree.files:
                 add(
                     "file_missing",
                     rel,
@@ -185,6 +200,48 @@ class Run:
                     c.entry.sha256,
                     None,
                 )
+        for rel in (L.ARCHIVE_JSON, L.MANIFEST_JSON, L.SHA256SUMS):
+            if rel in self.tree.dirs:
+                add(
+                    "not_a_regular_file",
+                    rel,
+                    "an archive metadata file is a folder",
+                    None,
+                    "folder",
+                )
+
+    def check_folders(self, txn: Txn, originals: set[str]) -> None:
+        """Every folder is part of the layout: a fixed folder, or one that leads to a
+        file (present, committed, published by an interrupted batch, or set aside from
+        there by a later one). Any other folder (a folder named like a Parquet file, an
+        empty partition that no committed file explains) is unexpected: readers of the
+        archive would trip over it. Only the topmost such folder is named."""
+        explained = set(LAYOUT_DIRS) | {rel for rel, _why in self.tree.unreadable}
+        # a folder standing where a file belongs is named by check_file_set already
+        reported = {
+            rel
+            for rel in (*self.committed, L.ARCHIVE_JSON, L.MANIFEST_JSON, L.SHA256SUMS)
+            if rel in self.tree.dirs
+        }
+        leads = (*self.tree.files, *self.committed, *txn.published, *originals)
+        for rel in (*leads, *(r for r, _ in self.tree.unreadable)):
+            head = rel.rpartition("/")[0]
+            while head and head not in explained:
+                explained.add(head)
+                head = head.rpartition("/")[0]
+        for rel in sorted(self.tree.dirs):
+            if rel in explained or L.is_not_content(rel):
+                continue
+            if rel in reported or any(rel.startswith(r + "/") for r in reported):
+                continue
+            reported.add(rel)
+            if rel.rpartition("/")[2].endswith(".parquet"):
+                why = "a folder named like a Parquet file, that no batch record names"
+                self.problems.add("unexpected_folder", rel, why, None, "folder")
+            else:  # no file below it (files would explain it, or be named themselves)
+                where = "a partition" if rel.startswith(L.MESSAGES + "/") else "a"
+                why = f"{where} folder with no file that the layout needs (empty)"
+                self.problems.add("empty_folder", rel, why, None, "folder")
 
     def hash_and_footers(self, txn: Txn) -> None:
         jobs: list[_Job] = []

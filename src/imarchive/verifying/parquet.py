@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from imarchive.archive import layout as L
 from imarchive.schema import SCHEMA, SCHEMA_VERSION
 from imarchive.verifying.fs import open_binary
-from imarchive.verifying.problems import Value, short
+from imarchive.verifying.problems import Value, short, summary, summary_text
 from imarchive.verifying.records import parse_ts
 
 # (code, message, expected, found) — turned into problems by the caller, in order.
@@ -78,42 +78,40 @@ def check_footer(path: Path, rows: int | None) -> tuple[list[Finding], bool]:
         )
     found = _fields(arrow)
     schema_ok = found == EXPECTED_FIELDS
+    want_names = [f[0] for f in EXPECTED_FIELDS]
     if not schema_ok:
-        want_names, got_names = [f[0] for f in EXPECTED_FIELDS], [f[0] for f in found]
+        got_names = [f[0] for f in found]
         if want_names != got_names:
+            # column names come from the file: only ours are shown, the others counted
             out.append(
                 (
                     "parquet_schema_mismatch",
                     "the columns differ from the schema",
                     short(want_names),
-                    short(got_names),
+                    _names_found(want_names, got_names),
                 )
             )
         else:
-            diff = [
-                f"{w[0]}: {g[1]}{'' if g[2] else ' not null'}"
-                for w, g in zip(EXPECTED_FIELDS, found, strict=True)
-                if w != g
-            ]
+            differ = [w for w, g in zip(EXPECTED_FIELDS, found, strict=True) if w != g]
             out.append(
                 (
                     "parquet_schema_mismatch",
-                    "column types differ from the schema",
-                    None,
-                    short(diff),
+                    "column types differ from the schema (found: other types or nullability)",
+                    short([f"{w[0]}: {w[1]}{'' if w[2] else ' not null'}" for w in differ]),
+                    short([w[0] for w in differ]),
                 )
             )
     # The Parquet schema itself (not only the embedded Arrow schema) must name the
     # same top-level columns: a footer edit may touch one and not the other.
     tops = list(dict.fromkeys(p.split(".")[0] for p in leaf_names))
-    if schema_ok and tops != [f[0] for f in EXPECTED_FIELDS]:
+    if schema_ok and tops != want_names:
         schema_ok = False
         out.append(
             (
                 "parquet_schema_mismatch",
                 "the Parquet column paths differ from the schema",
-                short([f[0] for f in EXPECTED_FIELDS]),
-                short(tops),
+                short(want_names),
+                _names_found(want_names, tops),
             )
         )
     version = (md.metadata or {}).get(VERSION_KEY)
@@ -123,10 +121,19 @@ def check_footer(path: Path, rows: int | None) -> tuple[list[Finding], bool]:
                 "parquet_schema_mismatch",
                 "the file's imarchive.schema_version differs",
                 str(SCHEMA_VERSION),
-                None if version is None else version.decode("utf-8", "replace"),
+                None if version is None else summary(version.decode("utf-8", "replace")),
             )
         )
     return out, schema_ok
+
+
+def _names_found(want: list[str], got: list[str]) -> str:
+    """What differs in the column names, naming only the schema's own columns."""
+    missing = [n for n in want if n not in got]
+    extra = sum(n not in want for n in got)
+    common = [n for n in got if n in want]
+    order = "" if common == [n for n in want if n in got] else "; the order differs"
+    return short(f"missing {missing}; {extra} column(s) not in the schema{order}")
 
 
 @dataclass
@@ -175,11 +182,12 @@ def check_rows(
                     )
                     bad = n - int(pc.sum(pc.cast(pc.fill_null(ok, False), pa.int64())).as_py() or 0)
                     if bad and first_bad is None:
-                        idx = pc.index(ok, False).as_py()
+                        idx = pc.index(pc.fill_null(ok, False), False).as_py()
+                        at = sent[idx].as_py()
                         first_bad = (
                             f"row {rows - n + idx}: platform="
-                            f"{batch.column('platform')[idx].as_py()} sent_at="
-                            f"{sent[idx].as_py().isoformat()}"
+                            f"{summary_text(batch.column('platform')[idx].as_py())} sent_at="
+                            f"{'null' if at is None else at.isoformat()}"
                         )
                     bad_part += bad
                 bad_seq += n - int(
@@ -231,13 +239,18 @@ def check_rows(
                 (
                     "sent_at_range_mismatch",
                     f"{key} of the rows differs from the batch record",
-                    getattr(entry, key),
+                    summary(getattr(entry, key)),
                     None if value is None else value.isoformat(),
                 )
             )
-    for sha in sorted(s for s in sources if s not in state.sources):
+    for sha in sorted((s for s in sources if s not in state.sources), key=str):
         out.append(
-            ("source_missing", "rows point to a source the archive does not hold", None, sha)
+            (
+                "source_missing",
+                "rows point to a source the archive does not hold",
+                None,
+                summary(sha),
+            )
         )
     for att in sorted((s for s in stored if s not in state.attachments), key=str):
         out.append(
@@ -245,7 +258,7 @@ def check_rows(
                 "attachment_missing",
                 "rows point to a stored attachment the archive does not hold",
                 None,
-                att,
+                summary(att),
             )
         )
     return out

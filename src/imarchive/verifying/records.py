@@ -17,10 +17,10 @@ from imarchive.archive.store import no_folder
 from imarchive.errors import NotAnArchive
 from imarchive.schema import SCHEMA_VERSION, schema_description
 from imarchive.verifying.fs import Tree, list_dir, read_small
-from imarchive.verifying.problems import Problems, short
+from imarchive.verifying.problems import Problems, safe_path, short, summary
 
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-HEX32 = re.compile(r"^[0-9a-f]{32}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+HEX32 = re.compile(r"^[0-9a-f]{32}\Z")
 FILE_KINDS = ("messages", "source", "attachment")
 KIND_DIRS = {"source": L.SOURCES, "attachment": L.ATTACHMENTS}
 
@@ -41,6 +41,9 @@ class Batch:
     record: dict[str, Any] | None  # None: not a JSON object
     usable: bool  # files/inputs are well-formed enough to derive the manifest from
     files: list[L.FileEntry] = field(default_factory=list)
+    # where the files this batch set aside into quarantine had been: their folders
+    # may stay behind, emptied (explained, not unexpected)
+    originals: list[str] = field(default_factory=list)
 
     @property
     def batch_id(self) -> str | None:
@@ -59,10 +62,9 @@ def is_int(v: object) -> bool:
 
 
 def safe_rel(path: object) -> bool:
-    """A relative ``/`` path inside the archive: no ``..``, no absolute, no empty parts."""
-    if not isinstance(path, str) or not path or "\\" in path or "\0" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/"))
+    """A relative ``/`` path inside the archive, in the layout's alphabet: no ``..``,
+    no absolute, no empty parts, no space or control character (``safe_path``)."""
+    return safe_path(path)
 
 
 def _sums_line_for(root: Path, rel: str) -> str | None:
@@ -139,7 +141,7 @@ def load_identity(root: Path, problems: Problems) -> Identity:
                 rel,
                 f"{rel}: '{key}' is not what format version {L.FORMAT_VERSION} defines",
                 short(want),
-                short(got),
+                summary(got),
             )
     if not isinstance(doc.get("archive_id"), str) or not doc["archive_id"]:
         problems.add("archive_json_invalid", rel, f"{rel}: 'archive_id' is missing")
@@ -195,8 +197,8 @@ def _bad(
         "batch_record_invalid",
         b.rel,
         message,
-        None if expected is None else short(expected),
-        None if found is None else short(found),
+        None if expected is None else summary(expected),
+        None if found is None else summary(found),
     )
 
 
@@ -226,9 +228,9 @@ def _check_record(b: Batch, identity: Identity, problems: Problems) -> None:
             usable = False
     if not usable:
         return
-    for inp in rec["inputs"]:
+    for i, inp in enumerate(rec["inputs"], 1):
         if inp.get("status") == "ingested" and not _sources_ok(inp.get("sources")):
-            _bad(problems, b, "an ingested input has malformed 'sources'", found=inp.get("path"))
+            _bad(problems, b, f"ingested input {i} has malformed 'sources'")
             usable = False
     for key, kinds in (("files", FILE_KINDS), ("set_aside", ("quarantine",))):
         for d in rec.get(key, []):
@@ -261,11 +263,12 @@ def _check_entry(
     assert isinstance(path, str)
     kind, sha, size = d.get("kind"), d.get("sha256"), d.get("size")
     if kind not in kinds or not isinstance(sha, str) or not HEX64.match(sha) or not is_int(size):
-        _bad(
-            problems,
-            b,
+        problems.add(
+            "batch_record_invalid",
+            b.rel,
             f"file entry {path}: bad kind, sha256 or size",
-            found=f"kind={kind!r} sha256={sha!r} size={size!r}",
+            None,
+            f"kind={summary(kind)}; sha256={summary(sha)}; size={summary(size)}",
         )
         return None
     assert isinstance(size, int)
@@ -284,6 +287,8 @@ def _check_entry(
                 f"set-aside entry {path}: not at {L.QUARANTINE}/{b.seq:08d}/<original_path>",
                 found=original,
             )
+        else:
+            b.originals.append(str(original))
     return L.FileEntry(path, kind, sha, size)
 
 
@@ -330,7 +335,7 @@ def _check_part(
                 "partition_mismatch",
                 path,
                 "the batch record's partition differs from the file's folder",
-                short(partition),
+                summary(partition),
                 part_dir,
             )
     return L.FileEntry(
@@ -370,6 +375,6 @@ def check_chain(batches: list[Batch], identity: Identity, problems: Problems) ->
                 b.rel,
                 f"prev_sha256 is not the sha256 of {prev_rel}",
                 prev,
-                short(link) if link is not None else None,
+                summary(link),
             )
         prev, prev_rel, want_seq = b.sha256, b.rel, b.seq + 1
