@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from imarchive.console import Console
 
@@ -31,7 +32,8 @@ def ingest(console: Console, result: Any) -> None:
         ):
             table.add_column(col, overflow="fold")
         for i in data["inputs"]:
-            table.add_row(
+            _row(
+                table,
                 i["path"],
                 i["format"] or "-",
                 i["status"],
@@ -81,7 +83,8 @@ def verify(console: Console, data: dict[str, Any]) -> None:
         for col in ("severity", "code", "path", "expected", "found"):
             table.add_column(col, overflow="fold")
         for p in problems:
-            table.add_row(
+            _row(
+                table,
                 p["severity"],
                 p["code"],
                 p["path"] or "",
@@ -113,22 +116,27 @@ def info(console: Console, data: dict[str, Any]) -> None:
     head = data["head"]
     t = data["totals"]
     if console.out_tty:
-        table = Table(title=f"archive {data['archive']}")
+        table = Table(title=Text(f"archive {data['archive']}"))
         table.add_column("conversation", overflow="fold")
         table.add_column("platform")
         table.add_column("messages", justify="right")
         table.add_column("first")
         table.add_column("last")
         for c in data["by_conversation"]:
-            table.add_row(
-                c["conversation_id"], c["platform"], str(c["messages"]), c["first"], c["last"]
+            _row(
+                table,
+                c["conversation_id"],
+                c["platform"],
+                str(c["messages"]),
+                c["first"],
+                c["last"],
             )
         console.table(table)
         months = Table(title="by month")
         months.add_column("month")
         months.add_column("messages", justify="right")
         for m, n in data["by_month"].items():
-            months.add_row(m, str(n))
+            _row(months, m, str(n))
         console.table(months)
     else:
         console.data(f"archive: {data['archive']}")
@@ -158,8 +166,13 @@ def formats(console: Console, rows: list[tuple[str, str, str]]) -> None:
         for col in ("format", "platform", "detected by"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(*r)
+            _row(table, *r)
         console.table(table)
     else:
         for name, platform, desc in rows:
             console.data(f"{name}\t{platform}\t{desc}")
+
+
+def _row(table: Table, *cells: str) -> None:
+    """Cells as plain text: a path or name holding ``[...]`` is not rich markup."""
+    table.add_row(*(Text(c) for c in cells))

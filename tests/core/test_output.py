@@ -76,3 +76,28 @@ def test_a_newline_in_a_path_stays_on_one_line() -> None:
     console = Console(out=io.StringIO(), err=err, tty=False)
     console.error("drop/two\nlines.txt: not a recognised chat export")
     assert err.getvalue() == "error: drop/two\\nlines.txt: not a recognised chat export\n"
+
+
+def test_names_in_tables_are_not_markup() -> None:
+    """A conversation or file named with brackets: shown as it is, never styled or fatal."""
+    out = io.StringIO()
+    console = Console(out=out, err=io.StringIO(), tty=True, width=200)
+    data = {
+        "archive": "arc[/x]",
+        "head": {"seq": 1, "sha256": "ab"},
+        "totals": {"messages": 1, "batches": 1, "files": 1, "sources": 1, "attachments": 0},
+        "by_platform": {"whatsapp": 1},
+        "by_conversation": [
+            {
+                "conversation_id": "[bold]desk[/bold] [/x]",
+                "platform": "whatsapp",
+                "messages": 1,
+                "first": "2024-01-01",
+                "last": "2024-01-01",
+            }
+        ],
+        "by_month": {"2024-01": 1},
+    }
+    report.info(console, data)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    assert "[bold]desk[/bold] [/x]" in text and "arc[/x]" in text
