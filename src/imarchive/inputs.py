@@ -56,7 +56,7 @@ def _claims_folder(path: Path, display: str) -> bool:
         return False
 
 
-def printable(path: str) -> str:
+def utf8_display(path: str) -> str:
     """A path as text that can be printed and stored: bytes of a name that are not UTF-8
     become ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
@@ -68,8 +68,8 @@ NOT_UTF8 = "the name is not valid UTF-8 (rename it to be read)"
 def expand(paths: list[Path]) -> Iterator[Found]:
     for given in paths:
         display = str(given)
-        if printable(display) != display:
-            yield Found(printable(display), error=NOT_UTF8)
+        if utf8_display(display) != display:
+            yield Found(utf8_display(display), error=NOT_UTF8)
         elif given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
             yield from _walk(given, given.resolve())
         else:
@@ -94,8 +94,8 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
     for entry in files:
         path = Path(entry.path)
         display = str(path)
-        if printable(entry.name) != entry.name:
-            yield Found(printable(display), error=NOT_UTF8)
+        if utf8_display(entry.name) != entry.name:
+            yield Found(utf8_display(display), error=NOT_UTF8)
             continue
         if entry.is_symlink():
             try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from imarchive.inputs import printable
+from imarchive.inputs import utf8_display
 from tests.reliability import harness as H
 
 GOOD = ("Alpha", "Beta")
@@ -51,7 +51,7 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
     cwd = tmp_path / "cwd"
     lines = []
     for path in bad:
-        display = printable(str(path.relative_to(cwd)))
+        display = utf8_display(str(path.relative_to(cwd)))
         hits = [ln for ln in run.stderr.splitlines() if ln.startswith(f"error: {display}: ")]
         assert len(hits) == 1, f"want one error line naming {display}: {run.stderr!r}"
         lines.append(hits[0])
@@ -59,7 +59,7 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
     table = H.rows(archive)
     paths = set(table.column("source_path").to_pylist())
     for path in bad:
-        display = printable(str(path.relative_to(cwd)))
+        display = utf8_display(str(path.relative_to(cwd)))
         assert not any(p == display or p.startswith(display + "!") for p in paths)
         if path.is_file() and not path.is_symlink() and os.access(path, os.R_OK):
             sha = H.sha256_path(path)
@@ -69,7 +69,9 @@ def check_rejected(tmp_path: Path, run: H.Run, archive: Path, bad: list[Path]) -
         assert good in paths, f"the good chat {name} was not committed"
     inputs = [i for r in state.records for i in r["inputs"]]
     rejected = {i["path"] for i in inputs if i["status"] == "rejected"}
-    assert {printable(str(p.relative_to(cwd))) for p in bad} <= rejected, "not in the batch record"
+    assert {utf8_display(str(p.relative_to(cwd))) for p in bad} <= rejected, (
+        "not in the batch record"
+    )
     H.assert_no_canary(run.stdout, run.stderr, dirs=H.leak_dirs(tmp_path))
     return lines
 
