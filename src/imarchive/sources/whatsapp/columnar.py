@@ -25,6 +25,11 @@ The first pass also decides what the exact reader's pre-pass decides (day/month 
 authors and group events for ``conversation_type``) and whether the file qualifies at all
 (UTF-8, one supported family, most sample headers in the strict shape, no ``A: B`` long
 names, a header in the first block). When it does not, the exact reader runs unchanged.
+
+Line ends and invalid bytes are handled as the exact reader's ``textio`` handles them: a
+CRLF or CR file's line ends become ``\\n`` as the bytes are read (``_chunks``) and come
+back in ``raw``; a file read ``lossy`` has its blocks repaired (``textio.repair_utf8``)
+before anything looks at them, the first pass noting the lines.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from imarchive import textio
+from imarchive.errors import SourceError
 from imarchive.identity import format_instant
 from imarchive.memory import release_free_memory
 from imarchive.model import Attachment, AttachmentStatus, ConversationType, Message
@@ -158,12 +164,30 @@ def _np_bool(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
 # -- block reading -----------------------------------------------------------------------
 
 
-def _chunks(open_stream: Callable[[], BinaryIO], skip: int, size: int) -> Iterator[bytes]:
+def _chunks(
+    open_stream: Callable[[], BinaryIO], skip: int, size: int, newline: str = "\n"
+) -> Iterator[bytes]:
+    """The bytes after the BOM, with the file's ``newline`` turned into ``\\n`` as
+    ``textio.iter_blocks`` turns it (a ``\\r`` at a chunk's end waits for the next)."""
     with open_stream() as fh:
         if skip:
             fh.read(skip)
+        if newline == "\n":
+            while chunk := fh.read(size):
+                yield chunk
+            return
+        held = b""
         while chunk := fh.read(size):
-            yield chunk
+            if newline == "\r":
+                yield chunk.replace(b"\r", b"\n")
+                continue
+            chunk = held + chunk
+            held = b"\r" if chunk.endswith(b"\r") else b""
+            chunk = chunk[: len(chunk) - len(held)].replace(b"\r\n", b"\n")
+            if chunk:
+                yield chunk
+        if held:
+            yield held
 
 
 class _Lines:
@@ -349,6 +373,9 @@ class FastParse(_Parse):
         self.recurring = np.zeros(0, dtype=np.int64)
         self.shape: _Shape | None = None
         self.block_size = BLOCK_SIZE
+        self.newline = "\n"
+        self.lossy = False
+        self.invalid = False  # the file is not valid UTF-8
 
     # -- pass 1 -------------------------------------------------------------------------
 
@@ -370,9 +397,30 @@ class FastParse(_Parse):
         if enc.codec not in ("utf-8", "utf-8-sig"):
             return None
         self.skip = 3 if enc.codec == "utf-8-sig" else 0
+        self.newline = textio.line_ending(opener, enc)
+        got = self._fast_profile_as(enc)
+        if got is not None or not self.invalid:
+            return got
+        # invalid UTF-8 somewhere: the exact reader's choice (``_Parse._profile``)
         try:
-            first = next(textio.iter_blocks(opener, enc), "")
+            with opener() as fh:
+                enc = textio.fallback(fh, enc)
+        except SourceError:
+            return None  # the exact reader rejects it with the same reason
+        if not enc.lossy:
+            return None  # a code page: the exact reader
+        return self._fast_profile_as(enc)
+
+    def _fast_profile_as(
+        self, enc: textio.Encoding
+    ) -> tuple[textio.Encoding, infer.Profile] | None:
+        opener = self.src.opener()
+        self.lossy = enc.lossy
+        self.invalid = False
+        try:
+            first = next(textio.iter_blocks(opener, enc, newline=self.newline), "")
         except UnicodeDecodeError:
+            self.invalid = True
             return None
         sample = infer.head_lines(first)
         profile = infer.analyse_sample(sample)
@@ -397,8 +445,10 @@ class FastParse(_Parse):
         hits = sum(1 for s in sample_heads if strict.match(sample, s))
         if hits < MIN_STRICT_SHARE * len(sample_heads):
             return None
+        profile.newline = self.newline
         self.shape = _Shape(family, profile.ios_records, profile.families)
         if not self._prepass(profile):
+            self.invalid = True
             return None
         return enc, profile
 
@@ -416,19 +466,27 @@ class FastParse(_Parse):
         last_key: int | None = None
         carry = b""
         after_crlf = True  # the first line of the file is anchored like one after "\r\n"
-        for chunk in _chunks(self.src.opener(), self.skip, self.block_size):
+        self.bad_lines = []
+        bad = self.bad_lines
+        line = 1
+        for chunk in _chunks(self.src.opener(), self.skip, self.block_size, self.newline):
             buf = carry + chunk if carry else chunk
             cut = buf.rfind(b"\n") + 1
             if cut == 0:
                 carry = buf
                 continue
             work, carry = buf[:cut], buf[cut:]
+            if self.lossy:
+                work = textio.repair_utf8(work, bad, line)
+                line += work.count(b"\n")
             keys = self._prepass_block(work, pre, after_crlf)
             if keys is None:
                 return False
             after_crlf = work.endswith(b"\r\n")
             last_key = self._runs(keys, last_key, seen, mask, recurring)
         if carry:
+            if self.lossy:
+                carry = textio.repair_utf8(carry, bad, line)
             keys = self._prepass_block(carry, pre, after_crlf)
             if keys is None:
                 return False
@@ -646,7 +704,7 @@ class _Pass2:
         carry = b""
         line = 1
         first = True
-        chunks = _chunks(p.src.opener(), p.skip, p.block_size)
+        chunks = _chunks(p.src.opener(), p.skip, p.block_size, p.newline)
         pending = next(chunks, None)
         blocks = 0
         while pending is not None:
@@ -658,10 +716,11 @@ class _Pass2:
                     carry, pending = buf, nxt
                     continue
                 work, rest = buf[:cut], buf[cut:]
-                used, table = self._block(work, line, first, final=False)
             else:
                 work, rest = buf, b""
-                used, table = self._block(work, line, first, final=True)
+            if p.lossy:  # the first pass reported the invalid bytes
+                work = textio.repair_utf8(work, None)
+            used, table = self._block(work, line, first, final=nxt is None)
             if used:
                 first = False
             line += work.count(b"\n", 0, used)
@@ -790,6 +849,8 @@ class _Pass2:
                 simple[rows_l[notice[enc.indices.to_numpy(zero_copy_only=False)]]] = False
         author_arr = pc.if_else(pa.array(simple), authors, pa.scalar(None, pa.string()))
         raw = _spans(buf, rec_start, rec_end)
+        if self.p.newline != "\n":  # the file's own line ends (see ``_chunks``)
+            raw = pc.replace_substring(raw, "\n", self.p.newline)
         if slow_vals:
             idx = sorted(slow_vals)
             mask = np.zeros(n, dtype=bool)

@@ -27,6 +27,9 @@ class Profile:
     families: tuple[str, ...]
     ios_records: bool  # iOS CRLF record terminators with bare LF inside messages
     crlf: bool  # records end with "\r\n" (iOS, or a file re-saved on Windows)
+    # the file's own line ending (``textio.line_ending``): "\r\n" (every line) and "\r" are
+    # read as "\n", so a copy re-saved with other line ends gives the same rows
+    newline: str = "\n"
     long_names: dict[str, str] = field(default_factory=dict)  # "Dr. Who" -> "Dr. Who: The Doctor"
     date_order: str = "dmy"  # of the main family; ``orders`` has one per family
     orders: tuple[str, ...] = ()
@@ -37,7 +40,10 @@ class Profile:
 
     @property
     def dialect(self) -> str:
-        return "+".join(self.families) + ("-crlf" if self.crlf else "")
+        crlf = self.crlf or self.newline == "\r\n"
+        return "+".join(self.families) + (
+            "-crlf" if crlf else "-cr" if self.newline == "\r" else ""
+        )
 
     def regex(self) -> re.Pattern[str]:
         return dialects.compiled(self.families, self.ios_records)

@@ -5,6 +5,12 @@ the whole-file facts (day/month order, participants, recurring timestamps), then
 ``_messages`` turns records into ``Message`` rows. Memory stays flat: nothing holds the
 file or the messages, and the duplicate counter ``n`` of the message id is kept per run of
 equal timestamps, except for the few timestamps the first pass saw recur later.
+
+Before both, ``textio`` decides the encoding and the file's line ending. A copy re-saved
+with CRLF (every line) or bare CR (no LF at all) line ends is read as its LF original, so
+both give the same rows and ids; only ``raw`` keeps the file's own line ends. The invalid
+bytes of a mostly-UTF-8 file are read as U+FFFD; the first pass lists their lines, and
+``run`` reports them.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ def score_text(text: str, filename: str) -> float:
     for look in dialects.LOOKALIKES:
         if look.pattern.search(text):
             return 0.0
+    if "\n" not in text:  # old Mac line ends (or one line)
+        text = text.replace("\r", "\n")
     lines = infer.head_lines(text, SCORE_LINES).split("\n")
     regexes = [dialects.single(f.name) for f in dialects.FAMILIES]
     hits = sum(1 for line in lines if any(rx.match(line) for rx in regexes))
@@ -121,6 +129,8 @@ class _Parse:
             raise SourceError("unknown time zone") from exc
         self.title = opts.conversation or src.title
         self.conversation_id = (opts.custodian or opts.owner or "") + "/" + self.title
+        # (line, invalid bytes) of a UTF-8 file read ``lossy``, from the first pass
+        self.bad_lines: list[tuple[int, int]] = []
 
     # -- pass 1 ---------------------------------------------------------------------------
 
@@ -131,20 +141,23 @@ class _Parse:
         if not head:
             raise SourceError("empty file")
         enc = textio.sniff(head)
+        newline = textio.line_ending(opener, enc)
         try:
-            return enc, self._scan(enc)
+            return enc, self._scan(enc, newline)
         except UnicodeDecodeError as exc:
-            if enc.confirmed:
+            if enc.confirmed and enc.codec != "utf-8-sig":
                 raise SourceError(f"invalid {enc.name} byte sequence") from exc
         with opener() as fh:
-            enc = textio.fallback(fh)
+            enc = textio.fallback(fh, enc)
         try:
-            return enc, self._scan(enc)
+            return enc, self._scan(enc, newline)
         except UnicodeDecodeError as exc:
             raise SourceError(f"invalid {enc.name} byte sequence") from exc
 
-    def _scan(self, enc: textio.Encoding) -> infer.Profile:
-        blocks = textio.iter_blocks(self.src.opener(), enc)
+    def _scan(self, enc: textio.Encoding, newline: str) -> infer.Profile:
+        self.bad_lines = []
+        bad = self.bad_lines if enc.lossy else None
+        blocks = textio.iter_blocks(self.src.opener(), enc, newline=newline, bad=bad)
         first = next(blocks, "")
         sample = infer.head_lines(first)
         profile = infer.analyse_sample(sample)
@@ -153,6 +166,7 @@ class _Parse:
                 if look.pattern.search(sample):
                     raise SourceError(f"looks like {look.name}, not a WhatsApp export")
             raise SourceError("no WhatsApp message header found")
+        profile.newline = newline
         pre = infer.Prepass(profile, self.src.size)
         pre.feed(first)
         for block in blocks:
@@ -175,6 +189,10 @@ class _Parse:
             )
         if len(set(prof.orders)) > 1:
             rep.facts["date_orders"] = list(prof.orders)
+        if self.bad_lines:
+            rep.facts["invalid_utf8_bytes"] = sum(n for _, n in self.bad_lines)
+            for line, n in self.bad_lines:
+                rep.warn(f"L{line}", "invalid_utf8", invalid_bytes_message(n))
         families = [dialects.FAMILY_BY_NAME[n] for n in prof.families]
         if any(f.dates == "yearless" for f in families):
             rep.facts["year_assumed"] = self.src.modified.year
@@ -214,7 +232,8 @@ class _Parse:
         prev_instant: datetime | None = None
         total = 0
         nfam = len(families)
-        blocks = textio.iter_blocks(src.opener(), enc)
+        newline = prof.newline  # read as "\n"; ``raw`` gets the file's own back
+        blocks = textio.iter_blocks(src.opener(), enc, newline=newline)
         for line, nlines, rec, m, offset in iter_pieces(blocks, prof.regex(), prof.ios_records):
             total += nlines
             loc = _locator(line, nlines)
@@ -331,7 +350,7 @@ class _Parse:
                 sha,
                 path,
                 loc,
-                rec,
+                rec if newline == "\n" else rec.replace("\n", newline),
             )
         rep.lines_total = total
 
@@ -361,6 +380,13 @@ class _Parse:
                 mod = self.src.modified
                 y = mod.year if (mo, d) <= (mod.month, mod.day) else mod.year - 1
         return datetime(y, mo, d, hour, int(g(p + "M")), int(sec) if sec else 0)
+
+
+def invalid_bytes_message(n: int) -> str:
+    return (
+        f"{n} invalid UTF-8 byte{'' if n == 1 else 's'} replaced with U+FFFD "
+        "(the stored source file keeps the original bytes)"
+    )
 
 
 def _which(m: re.Match[str], nfam: int) -> tuple[str, int]:
