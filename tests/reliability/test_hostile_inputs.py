@@ -298,15 +298,12 @@ def nobody_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def test_unreadable_file(nobody_dir: Path) -> None:
-    """chmod 000 does not stop root: the ingest runs as ``nobody`` (privileges dropped in
-    the child), and the file is owned by root with mode 0000."""
+def _ingest_as_nobody(work: Path, drop: Path, locked: Path) -> H.Run:
+    """Everything under ``work`` owned by ``nobody`` except ``locked`` (root's, mode
+    0000); the ingest of ``drop`` runs as ``nobody``."""
     import pwd
 
     nobody = pwd.getpwnam("nobody")
-    work = nobody_dir
-    drop = drop_folder(work)
-    locked = H.write_chat(drop / "Locked.txt", 50, seed=4)
     for dirpath, dirs, files in os.walk(work):
         for name in dirs + files:
             os.lchown(Path(dirpath, name), nobody.pw_uid, nobody.pw_gid)
@@ -315,34 +312,28 @@ def test_unreadable_file(nobody_dir: Path) -> None:
     for sub in ("cwd", "tmp"):
         (work / sub).mkdir(exist_ok=True)
         os.chown(work / sub, nobody.pw_uid, nobody.pw_gid)
-    archive = work / "archive"
-    run = ingest_plain(work, archive, drop, uid=nobody.pw_uid, gid=nobody.pw_gid)
-    (line,) = check_rejected(work, run, archive, [locked])
+    return ingest_plain(work, work / "archive", drop, uid=nobody.pw_uid, gid=nobody.pw_gid)
+
+
+def test_unreadable_file(nobody_dir: Path) -> None:
+    """chmod 000 does not stop root: the ingest runs as ``nobody`` (privileges dropped in
+    the child), and the file is owned by root with mode 0000."""
+    drop = drop_folder(nobody_dir)
+    locked = H.write_chat(drop / "Locked.txt", 50, seed=4)
+    run = _ingest_as_nobody(nobody_dir, drop, locked)
+    (line,) = check_rejected(nobody_dir, run, nobody_dir / "archive", [locked])
     assert "Permission denied" in line or "cannot read" in line
 
 
 def test_unreadable_sub_folder(nobody_dir: Path) -> None:
     """A sub-folder of the drop folder that the user cannot list (it may hold a WeChat
     dump, which readers look into before the walk would): rejected, the rest committed."""
-    import pwd
-
-    nobody = pwd.getpwnam("nobody")
-    work = nobody_dir
-    drop = drop_folder(work)
+    drop = drop_folder(nobody_dir)
     locked = drop / "locked"
     H.write_chat(locked / "Inner.txt", 20, seed=6)
-    for dirpath, dirs, files in os.walk(work):
-        for name in dirs + files:
-            os.lchown(Path(dirpath, name), nobody.pw_uid, nobody.pw_gid)
-    os.chown(locked, 0, 0)
-    locked.chmod(0)
-    for sub in ("cwd", "tmp"):
-        (work / sub).mkdir(exist_ok=True)
-        os.chown(work / sub, nobody.pw_uid, nobody.pw_gid)
-    archive = work / "archive"
     try:
-        run = ingest_plain(work, archive, drop, uid=nobody.pw_uid, gid=nobody.pw_gid)
-        (line,) = check_rejected(work, run, archive, [locked])
+        run = _ingest_as_nobody(nobody_dir, drop, locked)
+        (line,) = check_rejected(nobody_dir, run, nobody_dir / "archive", [locked])
     finally:
         locked.chmod(0o755)
     assert "cannot list the folder (Permission denied)" in line
