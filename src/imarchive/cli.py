@@ -369,6 +369,11 @@ def _say(text: str) -> None:
 
 def main() -> None:
     code = run(sys.argv[1:])
+    # The run is over and ``code`` says how. A SIGTERM or Ctrl-C from now on would only
+    # turn a finished run into a kill by signal (the interpreter puts the default handlers
+    # back as it shuts down, but leaves ignored signals ignored).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except (OSError, AttributeError):  # a reader that stopped, or no stdout at all

@@ -216,6 +216,34 @@ def test_exit_130_on_sigterm_keeps_the_last_commit(tmp_path: Path) -> None:
     assert not list((archive / "_archive" / "batches").glob("*.json"))
 
 
+def test_sigterm_after_the_run_leaves_its_exit_code(tmp_path: Path, export: Path) -> None:
+    """A SIGTERM that lands once the run is over (the batch committed, the interpreter
+    shutting down) does not turn exit 0 into a kill by signal or a traceback."""
+    script = (
+        "import os, signal, sys\n"
+        "from imarchive import cli\n"
+        "real_exit = sys.exit\n"
+        "def exit_after_a_sigterm(code):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    real_exit(code)\n"
+        "sys.exit = exit_after_a_sigterm\n"
+        "sys.argv = ['imarchive'] + sys.argv[1:]\n"
+        "cli.main()\n"
+    )
+    archive = tmp_path / "a"
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "ingest", str(export), "--archive", str(archive)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "IMARCHIVE_TIMEZONE": "UTC"},
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(list((archive / "_archive" / "batches").glob("*.json"))) == 1
+
+
 # -- output ----------------------------------------------------------------------------------
 
 
