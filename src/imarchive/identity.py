@@ -9,8 +9,9 @@ SEP = "\x1f"
 
 
 def format_instant(ts: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` of an aware datetime, in UTC."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` of an aware datetime, in UTC (four year digits:
+    strftime's ``%Y`` does not pad years before 1000)."""
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def message_id(*fields: str | None) -> str:

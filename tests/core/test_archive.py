@@ -21,6 +21,7 @@ from tests.core.helpers import (
     ingest,
     ingest_json,
     read_rows,
+    run_cli,
     sha256sum_check,
 )
 
@@ -231,3 +232,27 @@ def test_creating_an_archive_is_all_or_nothing(
         "messages",
         "sources",
     ]
+
+
+def test_a_year_before_1000_keeps_the_layout(tmp_path: Path) -> None:
+    """A header read as year 29 (found by fuzzing: ``029.01.24``): the partition, the batch
+    record and the ids still use four year digits, and the archive verifies."""
+    export = tmp_path / "WhatsApp Chat with Y.txt"
+    export.write_text(
+        "029.01.24, 08:55 - Alice: a\n29.01.24, 08:56 - Bob: b\n29.01.24, 08:57 - Alice: c\n"
+    )
+    archive = tmp_path / "a"
+    assert ingest(archive, export).returncode == 0
+    parts = sorted(str(p.relative_to(archive)) for p in archive.glob("messages/**/*.parquet"))
+    assert [p.rsplit("/", 1)[0] for p in parts] == [
+        "messages/platform=whatsapp/year=0029/month=01",
+        "messages/platform=whatsapp/year=2024/month=01",
+    ]
+    ((record, _),) = batch_records(archive)
+    assert {f["min_sent_at"][:5] for f in record["files"] if f["kind"] == "messages"} == {
+        "0029-",
+        "2024-",
+    }
+    assert sha256sum_check(archive).returncode == 0
+    proc = run_cli(["verify", "--archive", str(archive), "--deep"])
+    assert proc.returncode == 0, proc.stderr

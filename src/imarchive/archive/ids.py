@@ -138,7 +138,7 @@ def merge(sorted_arr: np.ndarray, more: np.ndarray) -> np.ndarray:
 def partition_keys(table: pa.Table) -> pa.Array:
     """``platform=…/year=…/month=…`` for every row, from sent_at in UTC."""
     ts = table.column("sent_at")
-    year = pc.cast(pc.year(ts), pa.string())
+    year = pc.utf8_lpad(pc.cast(pc.year(ts), pa.string()), 4, "0")  # year=0029, as the layout
     month = pc.utf8_lpad(pc.cast(pc.month(ts), pa.string()), 2, "0")
     return pc.binary_join_element_wise(
         pc.binary_join_element_wise("platform=", table.column("platform"), ""),

@@ -18,6 +18,7 @@ from imarchive import __version__
 from imarchive.archive import layout as L
 from imarchive.archive.fsio import fsync_dir, make_read_only, write_atomic
 from imarchive.errors import NotAnArchive
+from imarchive.identity import format_instant
 
 ARCHIVE_UMASK = 0o027  # no world access; group may read (SPEC guarantee 5 of the reliability issue)
 
@@ -27,7 +28,7 @@ def utc_now() -> datetime:
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_instant(ts)
 
 
 @dataclass(frozen=True)

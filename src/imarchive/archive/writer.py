@@ -551,7 +551,7 @@ def _by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:
     firsts = np.unique(months, return_index=True)[1]
     for m in months[np.sort(firsts)].tolist():  # in order of first appearance
         year, month = divmod(m, 12)
-        name = f"platform={platforms[0].as_py()}/year={1970 + year}/month={month + 1:02d}"
+        name = f"platform={platforms[0].as_py()}/year={1970 + year:04d}/month={month + 1:02d}"
         out.append((name, table if len(firsts) == 1 else table.filter(pa.array(months == m))))
     return out
 
