@@ -140,6 +140,19 @@ def test_an_empty_message_database_is_skipped_with_a_warning(
     ]
 
 
+def test_a_schema_with_bytes_that_are_not_utf8_is_rejected(pc3_plain: Path, tmp_path: Path) -> None:
+    """SQLite's error for a damaged schema quotes its bytes, and Python cannot decode the
+    message (found by fuzzing): the dump is rejected with a one-line reason."""
+    copy = tmp_path / pc3_plain.name
+    shutil.copytree(pc3_plain, copy)
+    shard = copy / "Msg" / "Multi" / "MSG0.db"
+    data = shard.read_bytes()
+    assert b"CREATE TABLE MSG" in data
+    shard.write_bytes(data.replace(b"CREATE TABLE MSG", b"CREAT\xc5 TABLE MSG", 1))
+    with pytest.raises(SourceError, match=r"^MSG0\.db: not a readable SQLite database"):
+        read_all(READERS["wechat-pc3"], copy, KEYS)
+
+
 def test_rows_that_cannot_be_mapped_are_rejected(pc3_plain: Path, tmp_path: Path) -> None:
     import shutil
 

@@ -120,6 +120,8 @@ class Databases:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as err:
             raise SourceError(f"{name}: not a readable SQLite database ({err})") from None
+        except UnicodeDecodeError:  # SQLite's message quotes a damaged schema's bytes
+            raise SourceError(f"{name}: not a readable SQLite database (damaged schema)") from None
         self._conns.append(conn)
         return conn, ref
 
