@@ -61,12 +61,6 @@ def is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def safe_rel(path: object) -> bool:
-    """A relative ``/`` path inside the archive, in the layout's alphabet: no ``..``,
-    no absolute, no empty parts, no space or control character (``safe_path``)."""
-    return safe_path(path)
-
-
 def _sums_line_for(root: Path, rel: str) -> str | None:
     try:
         text = read_small(root / L.SHA256SUMS).decode("utf-8", "replace")
@@ -257,7 +251,7 @@ def _check_entry(
 ) -> L.FileEntry | None:
     """A FileEntry when the entry is well-formed and its path safe; else None."""
     path = d.get("path")
-    if not safe_rel(path):
+    if not safe_path(path):
         _bad(problems, b, "a file entry has an unsafe or missing path", found=path)
         return None
     assert isinstance(path, str)
@@ -280,7 +274,7 @@ def _check_entry(
             _bad(problems, b, f"file entry {path}: a {kind} must live at its sha256", want, path)
     else:  # quarantine
         original = d.get("original_path")
-        if not safe_rel(original) or path != L.quarantine_path(b.seq, str(original)):
+        if not safe_path(original) or path != L.quarantine_path(b.seq, str(original)):
             _bad(
                 problems,
                 b,
