@@ -63,17 +63,20 @@ class Console:
         )
 
     def data(self, text: str) -> None:
-        if self.out_closed:
-            raise OutputError("cannot write to stdout (it is closed)")
-        with _writing("stdout"):
+        with self._stdout():
             self.out.write(text if text.endswith("\n") else text + "\n")
             self.out.flush()
 
     def table(self, table: Any) -> None:
+        with self._stdout():
+            self.rich_out.print(table)
+
+    @contextmanager
+    def _stdout(self) -> Iterator[None]:
         if self.out_closed:
             raise OutputError("cannot write to stdout (it is closed)")
         with _writing("stdout"):
-            self.rich_out.print(table)
+            yield
 
     def info(self, text: str) -> None:
         if not self.quiet:

@@ -56,12 +56,13 @@ def dir_chat_file(folder: Path) -> Path | None:
     chat = _chat_of(folder, files)
     if chat is None:
         return None
+    regular = set(files)  # an export folder may hold thousands of media files
     for p in entries:
         if p == chat or p.name == "__MACOSX":
             continue
         suffix = p.suffix.lower()
         if (
-            p not in files
+            p not in regular
             or suffix in (".txt", ".zip")
             or (suffix not in MEDIA_SUFFIXES and not _MEDIA_NAME.match(p.name))
         ):
