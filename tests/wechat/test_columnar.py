@@ -253,10 +253,13 @@ def test_odd_rows(pc3_plain: Path, tmp_path: Path, batch: int) -> None:
     got = assert_same(copy)
     assert got.num_rows > 40
     _, ctx = per_row(copy)
-    assert {r.locator for r in ctx.report.rejected} == {
-        "MSG0.db/MSG/localId=506",  # after year 9999
-        "MSG0.db/MSG/localId=510",  # no talker
+    assert {r.locator: r.reason for r in ctx.report.rejected} == {
+        "MSG0.db/MSG/localId=503": "CreateTime is not an integer",  # REAL: no made-up time
+        "MSG0.db/MSG/localId=504": "CreateTime is empty",
+        "MSG0.db/MSG/localId=506": "CreateTime out of range",  # after year 9999
+        "MSG0.db/MSG/localId=510": "no conversation id (StrTalker empty)",
     }
+    assert not {"9503", "9504"} & set(got.column("native_id").to_pylist())
 
 
 def test_unchecked_batch_reruns_checked(

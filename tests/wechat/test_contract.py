@@ -226,3 +226,56 @@ def test_no_temp_files_left(pc3_encrypted: Path) -> None:
     read_all(READERS["wechat-pc3"], pc3_encrypted, KEYS)
     assert {p.name for p in tmp.glob("imarchive-wechat-*")} == before
     assert os.access(pc3_encrypted, os.R_OK)
+
+
+# the message tables of each plain layout: file pattern, table pattern, time column, id column
+TIME_COLUMNS = [
+    ("pc3_plain", "MSG0.db", "MSG", "CreateTime", "localId"),
+    ("pc4_plain", "message_0.db", "Msg_%", "create_time", "local_id"),
+    ("ios_tree", "message_*.sqlite", "Chat_%", "CreateTime", "MesLocalID"),
+    ("android_plain", "EnMicroMsg.db", "message", "createTime", "msgId"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "db_glob", "table_like", "column", "key"), TIME_COLUMNS)
+def test_a_row_without_an_integer_time_is_rejected_not_dated_1970(
+    fixture: str,
+    db_glob: str,
+    table_like: str,
+    column: str,
+    key: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """An empty, REAL or non-numeric time column has no instant to give: the row is
+    rejected with the reason, never stored as 1970-01-01 (nor as a rounded time)."""
+    src: Path = request.getfixturevalue(fixture)
+    if src.is_file():  # with its -wal beside it
+        shutil.copytree(src.parent, tmp_path / "dump")
+        copy = db = tmp_path / "dump" / src.name
+    else:
+        copy = tmp_path / "dump"
+        shutil.copytree(src, copy)
+        db = sorted(copy.rglob(db_glob))[0]
+    bad = {None: "is empty", 1_700_000_000.5: "is not an integer", "soon": "is not an integer"}
+    with sqlite3.connect(db) as conn:
+        (table,) = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? "
+            "ORDER BY name LIMIT 1",
+            (table_like,),
+        ).fetchone()
+        ids = [r[0] for r in conn.execute(f'SELECT "{key}" FROM "{table}" ORDER BY 1 LIMIT 3')]
+        for row_id, value in zip(ids, bad, strict=True):
+            conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE "{key}" = ?', (value, row_id))
+    conn.close()
+    reader = READERS[f"wechat-{fixture.split('_')[0]}"]
+    before, _ = read_all(reader, src)
+    messages, ctx = read_all(reader, copy)
+    assert len(messages) == len(before) - 3
+    assert all(m.sent_at.year > 1970 for m in messages)
+    want = {
+        f"{db.name}/{table}/{key}={row_id}": f"{column} {why}"
+        for row_id, why in zip(ids, bad.values(), strict=True)
+    }
+    got = {r.locator: r.reason for r in ctx.report.rejected}
+    assert got == want

@@ -11,11 +11,12 @@ from imarchive.model import Attachment, AttachmentStatus, ConversationType, Mess
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.wechat import protobuf, sqlcipher
 from imarchive.sources.wechat.common import (
+    BadTime,
     Builder,
     Emitter,
-    epoch_to_utc,
     guarded,
     integer,
+    sent_time,
     split_prefix,
     stream,
     text,
@@ -85,9 +86,9 @@ class AndroidReader:
                     ctx.report.reject(locator, "no conversation id (talker empty)")
                     continue
                 try:
-                    sent_at = epoch_to_utc(integer(v, "createTime"), millis=True)
-                except (OverflowError, ValueError):
-                    ctx.report.reject(locator, "createTime out of range")
+                    sent_at = sent_time(v, "createTime", millis=True)
+                except BadTime as exc:
+                    ctx.report.reject(locator, str(exc))
                     continue
                 code = integer(v, "type")
                 base, sub = split_code(code)

@@ -34,6 +34,30 @@ PREFIX = re.compile(r"([A-Za-z0-9][-_A-Za-z0-9.@]{1,63}):\n")
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
+class BadTime(ValueError):
+    """A row's time column holds no usable epoch (the message is the reason)."""
+
+
+def sent_time(values: dict[str, object], name: str, *, millis: bool = False) -> datetime:
+    """The exact UTC instant of the epoch column ``name``; ``BadTime`` when it is empty,
+    not an integer (a REAL or a text that is not a number) or out of range: such a row is
+    rejected, never given a made-up time."""
+    v = values.get(name)
+    if isinstance(v, str | bytes):
+        try:
+            v = int(v)
+        except ValueError:
+            raise BadTime(f"{name} is not an integer") from None
+    if v is None:
+        raise BadTime(f"{name} is empty")
+    if not isinstance(v, int):
+        raise BadTime(f"{name} is not an integer")
+    try:
+        return epoch_to_utc(v, millis=millis)
+    except (OverflowError, ValueError):
+        raise BadTime(f"{name} out of range") from None
+
+
 def epoch_to_utc(value: int, *, millis: bool = False) -> datetime:
     """Exact UTC instant; ``OverflowError``/``ValueError`` for values out of range."""
     if millis:

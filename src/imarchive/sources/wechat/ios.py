@@ -15,13 +15,14 @@ from imarchive.model import Attachment, ConversationType, Message, MessageKind, 
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.wechat import sqlcipher
 from imarchive.sources.wechat.common import (
+    BadTime,
     Builder,
     Conversation,
     Emitter,
     attach_file,
-    epoch_to_utc,
     guarded,
     integer,
+    sent_time,
     split_prefix,
     stream,
     text,
@@ -153,9 +154,9 @@ class IosReader:
                     local_id = integer(v, "MesLocalID")
                     locator = f"{name}/{table}/MesLocalID={local_id}"
                     try:
-                        sent_at = epoch_to_utc(integer(v, "CreateTime"))
-                    except (OverflowError, ValueError):
-                        ctx.report.reject(locator, "CreateTime out of range")
+                        sent_at = sent_time(v, "CreateTime")
+                    except BadTime as exc:
+                        ctx.report.reject(locator, str(exc))
                         continue
                     outbound = integer(v, "Des") == 0
                     content = text(v, "Message")

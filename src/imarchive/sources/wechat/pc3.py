@@ -16,13 +16,14 @@ from imarchive.model import Attachment, ConversationType, Message, MessageKind, 
 from imarchive.sources.base import Candidate, ReadContext, RowTable, SourceRef
 from imarchive.sources.wechat import protobuf, sqlcipher
 from imarchive.sources.wechat.common import (
+    BadTime,
     Builder,
     Emitter,
     Row,
     attach_file,
-    epoch_to_utc,
     guarded,
     integer,
+    sent_time,
     stream,
     stream_fast,
     text,
@@ -182,9 +183,9 @@ def row_message(
         ctx.report.reject(locator, "no conversation id (StrTalker empty)")
         return None
     try:
-        sent_at = epoch_to_utc(integer(v, "CreateTime"))
-    except (OverflowError, ValueError):
-        ctx.report.reject(locator, "CreateTime out of range")
+        sent_at = sent_time(v, "CreateTime")
+    except BadTime as exc:
+        ctx.report.reject(locator, str(exc))
         return None
     base = integer(v, "Type")
     content = text(v, "StrContent")

@@ -25,13 +25,14 @@ from imarchive.sources.base import Candidate, ReadContext, SourceRef
 from imarchive.sources.wechat import protobuf, sqlcipher
 from imarchive.sources.wechat.common import (
     ZSTD_MAGIC,
+    BadTime,
     Builder,
     Conversation,
     Emitter,
     attach_file,
-    epoch_to_utc,
     guarded,
     integer,
+    sent_time,
     split_prefix,
     stream,
     text,
@@ -172,9 +173,9 @@ class Pc4Reader:
             local_id = integer(v, "local_id")
             locator = f"{db_name}/{table}/local_id={local_id}"
             try:
-                sent_at = epoch_to_utc(integer(v, "create_time"))
-            except (OverflowError, ValueError):
-                ctx.report.reject(locator, "create_time out of range")
+                sent_at = sent_time(v, "create_time")
+            except BadTime as exc:
+                ctx.report.reject(locator, str(exc))
                 continue
             # local_type is 64-bit: low 32 bits the type, high 32 the appmsg subtype.
             local_type = integer(v, "local_type")
