@@ -53,6 +53,24 @@ def test_wal_is_read(android_plain: Path, tmp_path: Path) -> None:
     assert "2001" not in by_native(read_all(READER, copy)[0])
 
 
+def test_owner_nickname_from_userinfo(android_plain: Path, tmp_path: Path) -> None:
+    """Without an rcontact row of their own, the owner's messages carry the nickname of
+    ``userinfo`` id 4, not the bare wxid."""
+    copy = tmp_path / "dump"
+    shutil.copytree(android_plain.parent, copy)
+    with sqlite3.connect(copy / android_plain.name) as conn:
+        conn.execute("DELETE FROM rcontact WHERE username = ?", (layouts.sc.OWNER,))
+    conn.close()
+    outbound = [
+        m for m in read_all(READER, copy / android_plain.name)[0] if m.direction == "outbound"
+    ]
+    names = {(m.conversation_type, m.sender_id, m.sender_name) for m in outbound}
+    assert names == {
+        ("direct", layouts.sc.OWNER, "Owen Owner"),
+        ("group", layouts.sc.OWNER, "Owen"),  # the group nickname still comes first
+    }
+
+
 def test_twice_same_ids(android_encrypted: Path) -> None:
     a = [m.message_id for m in read_all(READER, android_encrypted, KEYED)[0]]
     b = [m.message_id for m in read_all(READER, android_encrypted, KEYED)[0]]

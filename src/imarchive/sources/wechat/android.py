@@ -74,9 +74,10 @@ class AndroidReader:
             account = _owner(conn) if "userinfo" in have else None
             if account is None:
                 ctx.report.warn("", "owner_unknown", "no owner wxid in userinfo (id 2)")
-            emitter = Emitter(
-                Builder(self.name, account, ctx.options.custodian), _directory(conn, have)
-            )
+            directory = _directory(conn, have)
+            if account is not None:  # the owner's nickname (id 4) where rcontact has none
+                directory.add_contact(account, _userinfo(conn, 4), None, None)
+            emitter = Emitter(Builder(self.name, account, ctx.options.custodian), directory)
             for row in stream(conn, "message", "msgId"):
                 v = row.values
                 local_id = integer(v, "msgId")
@@ -125,7 +126,12 @@ class AndroidReader:
 
 
 def _owner(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT value FROM userinfo WHERE id = 2").fetchone()
+    return _userinfo(conn, 2)
+
+
+def _userinfo(conn: sqlite3.Connection, key: int) -> str | None:
+    """``userinfo`` value ``key`` (2: the owner's wxid, 4: the owner's nickname)."""
+    row = conn.execute("SELECT value FROM userinfo WHERE id = ?", (key,)).fetchone()
     if row is None or not row[0]:
         return None
     value = row[0]
