@@ -41,6 +41,10 @@ def check_all(messages: list[Message], reader: str) -> None:
         assert len(m.message_id) == 64
         if exp.svr == 0:
             assert m.native_id is None
+        # one attachment (stored or missing) for a file of the dump; none for a link to a
+        # video or a Channels post, which names no file
+        refers_to_file = exp.base in (3, 34, 43, 62) or (exp.base == 49 and exp.sub == 6)
+        assert len(m.attachments) == (1 if refers_to_file else 0), ctx
     ctype = {m.conversation_id: m.conversation_type for m in messages}
     assert ctype[sc.GROUP] == "group"
     assert ctype[sc.ALICE] == "direct"

@@ -25,7 +25,7 @@ from imarchive.model import (
 )
 from imarchive.sources.base import MediaSink, SourceRef
 from imarchive.sources.wechat.dbfiles import columns
-from imarchive.sources.wechat.msgtypes import MEDIA_KINDS, Interpreted, interpret
+from imarchive.sources.wechat.msgtypes import Interpreted, interpret
 from imarchive.sources.wechat.names import Directory, conversation_type
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -290,7 +290,7 @@ class Emitter:
             name, others = self.directory.sender(sender, room)
             if others:
                 row.record["_names"] = others
-        attachments = attach(info) if attach is not None and info.kind in MEDIA_KINDS else []
+        attachments = attach(info) if attach is not None and info.media else []
         return self.builder.build(
             conv=conv,
             info=info,

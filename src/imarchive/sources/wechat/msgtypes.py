@@ -59,7 +59,10 @@ ANDROID_CODES: dict[int, tuple[int, int | None]] = {
 }
 
 SYSTEM_TYPES = frozenset({37, 10000, 10002})
-MEDIA_KINDS = frozenset({K.IMAGE, K.VOICE, K.VIDEO, K.DOCUMENT})
+# Base types whose message is a file of the dump (image, voice, video, short video); of the
+# app messages only the file (6) is. Links to videos (4) and Channels posts (50, 51) are
+# kind video but refer to no file: they get no attachment, not a "missing" one.
+MEDIA_TYPES = frozenset({3, 34, 43, 62})
 
 
 @dataclass(slots=True)
@@ -71,6 +74,7 @@ class Interpreted:
     reply_to: str | None = None
     system: bool = False
     file_name: str | None = None
+    media: bool = False  # refers to a file of the dump (an attachment, present or missing)
 
 
 def _parse(content: str) -> ET.Element | None:
@@ -165,7 +169,7 @@ def interpret(
         return Interpreted(kind, nt, _text(root, ".//msg") if root is not None else None)
     if base == 64:
         return Interpreted(kind, nt, content if root is None else _join(*root.itertext()))
-    return Interpreted(kind, nt, None)
+    return Interpreted(kind, nt, None, media=base in MEDIA_TYPES)
 
 
 def _sysmsg(root: ET.Element | None, nt: str, content: str) -> Interpreted:
@@ -204,7 +208,7 @@ def _app(content: str, subtype: int | None, native_type: str | None) -> Interpre
     if kind is K.QUOTE:
         return Interpreted(kind, nt, title, reply_to=_text(_grandchild(app, "refermsg", "svrid")))
     if kind is K.DOCUMENT:
-        return Interpreted(kind, nt, title, file_name=title)
+        return Interpreted(kind, nt, title, file_name=title, media=True)
     if kind in (K.TRANSFER, K.RED_ENVELOPE):
         return Interpreted(kind, nt, _join(title, des))
     if kind is K.SYSTEM:

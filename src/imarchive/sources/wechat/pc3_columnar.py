@@ -45,7 +45,7 @@ from imarchive.schema import (
 from imarchive.sources.base import Candidate, ReadContext, SourceRef
 from imarchive.sources.wechat import pc3, pc3_fetch
 from imarchive.sources.wechat.common import FastSelect, epoch_to_utc, stream_fast
-from imarchive.sources.wechat.msgtypes import BASE_KINDS, MEDIA_KINDS, Interpreted, interpret
+from imarchive.sources.wechat.msgtypes import BASE_KINDS, MEDIA_TYPES, Interpreted, interpret
 from imarchive.sources.wechat.protobuf import ProtobufError, _varint
 
 BATCH = 4096  # rows per query batch and per table
@@ -60,7 +60,6 @@ CACHE_MAX = 4096  # memoised BytesExtra blobs (group senders repeat theirs)
 KINDS: tuple[K, ...] = tuple(K)
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 KIND_DICT = pa.array([str(k) for k in KINDS], pa.string())
-MEDIA_CODES = np.array(sorted(KIND_INDEX[k] for k in MEDIA_KINDS), dtype=np.int8)
 DIRECTIONS = pa.array(["outbound", "inbound", "system"], pa.string())
 
 
@@ -341,6 +340,7 @@ class ShardReader:
 
         # kinds: per distinct code, then `interpret` for the rows that need their content
         kind = np.empty(n, np.int8)
+        media = np.zeros(n, bool)  # a file of the dump: an attachment (``Interpreted.media``)
         body_is_content = np.zeros(n, bool)
         uniq, inverse = np.unique(types, return_inverse=True)
         per_row = np.zeros(len(uniq), bool)
@@ -349,6 +349,7 @@ class ShardReader:
             per_row[j] = code in PER_ROW_TYPES
             kind_j = K.UNKNOWN if base_kind is None else base_kind
             kind[inverse == j] = KIND_INDEX[kind_j]
+            media[inverse == j] = code in MEDIA_TYPES
             body_is_content[inverse == j] = base_kind is None or code == 1
         special = per_row[inverse]
         special_idx = np.flatnonzero(special)
@@ -381,6 +382,7 @@ class ShardReader:
             texts.append(piece)
         if infos:
             kind[special_idx] = [KIND_INDEX[info.kind] for info in infos]
+            media[special_idx] = [info.media for info in infos]
         system = np.zeros(n, bool)
         deleted = np.zeros(n, bool)
         if infos:
@@ -480,7 +482,7 @@ class ShardReader:
         file_names: dict[int, str | None] = {
             i: info.file_name for i, info in zip(special_idx.tolist(), infos, strict=True)
         }
-        attachments = self._attachments(kind, file_names, extra, n)
+        attachments = self._attachments(media, kind, file_names, extra, n)
 
         direction = np.where(system, 2, np.where(outbound, 0, 1))
         server_s = pc.cast(pa.array(server), pa.string())
@@ -570,12 +572,12 @@ class ShardReader:
 
     def _attachments(
         self,
+        media: np.ndarray,
         kind: np.ndarray,
         file_names: dict[int, str | None],
         extra: pa.Array | None,
         n: int,
     ) -> pa.Array:
-        media = np.isin(kind, MEDIA_CODES)
         offsets = np.zeros(n + 1, np.int32)
         np.cumsum(media, out=offsets[1:])
         rows = np.flatnonzero(media)
