@@ -10,7 +10,11 @@ from tests.core.helpers import REPO, run_cli, sha256sum_check
 
 def test_samples_ingest_verify_and_checksum(tmp_path: Path) -> None:
     archive = tmp_path / "demo"
-    for folder, extra in (("whatsapp", ["--timezone", "Europe/London"]), ("wechat", [])):
+    for folder, extra in (
+        ("whatsapp", ["--timezone", "Europe/London"]),
+        ("wechat", []),
+        ("wechat-exports", ["--timezone", "Asia/Shanghai", "--owner", "Owen"]),
+    ):
         proc = run_cli(
             [
                 "ingest",
@@ -32,5 +36,14 @@ def test_samples_ingest_verify_and_checksum(tmp_path: Path) -> None:
         proc = run_cli(["verify", "--archive", str(archive), level, "--json"])
         assert proc.returncode == 0, proc.stdout
         assert json.loads(proc.stdout)["ok"] is True
+        if folder == "wechat-exports":  # one input per tool, each marked
+            formats = {i["format"] for i in data["inputs"]}
+            assert formats == {
+                f"wechat-{t}" for t in ("memotrace-csv", "pywxdump-csv", "exporter-txt")
+            }
+            assert all(
+                any(w["code"] == "third_party_export" for w in i["warnings"])
+                for i in data["inputs"]
+            )
     info = json.loads(run_cli(["info", "--archive", str(archive), "--json"]).stdout)
     assert set(info["by_platform"]) == {"whatsapp", "wechat"}

@@ -39,8 +39,16 @@ FIXTURES = [
 ]
 
 
-def test_four_readers() -> None:
-    assert set(READERS) == {"wechat-pc3", "wechat-pc4", "wechat-ios", "wechat-android"}
+def test_every_layout_and_export_has_a_reader() -> None:
+    assert set(READERS) == {
+        "wechat-pc3",
+        "wechat-pc4",
+        "wechat-ios",
+        "wechat-android",
+        "wechat-memotrace-csv",
+        "wechat-pywxdump-csv",
+        "wechat-exporter-txt",
+    }
     for reader in READERS.values():
         assert reader.platform == "wechat" and reader.description
 

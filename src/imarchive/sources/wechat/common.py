@@ -7,7 +7,7 @@ import base64
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,11 +38,13 @@ class BadTime(ValueError):
     """A row's time column holds no usable epoch (the message is the reason)."""
 
 
-def sent_time(values: dict[str, object], name: str, *, millis: bool = False) -> datetime:
+def sent_time(values: Mapping[str, object], name: str, *, millis: bool = False) -> datetime:
     """The exact UTC instant of the epoch column ``name``; ``BadTime`` when it is empty,
     not an integer (a REAL or a text that is not a number) or out of range: such a row is
     rejected, never given a made-up time."""
     v = values.get(name)
+    if isinstance(v, str | bytes) and not v.strip():
+        v = None
     if isinstance(v, str | bytes):
         try:
             v = int(v)

@@ -68,7 +68,7 @@ MEDIA_TYPES = frozenset({3, 34, 43, 62})
 @dataclass(slots=True)
 class Interpreted:
     kind: K
-    native_type: str
+    native_type: str | None
     body: str | None
     deleted: bool = False
     reply_to: str | None = None
