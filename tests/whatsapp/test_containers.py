@@ -13,7 +13,7 @@ from imarchive.errors import SourceError
 from imarchive.model import AttachmentStatus, MessageKind
 from imarchive.sources import containers
 from imarchive.sources.base import ReadOptions
-from tests.core.helpers import android_export, ingest_json
+from tests.core.helpers import android_export, ingest_json, read_rows
 from tests.support import candidate_for, read_all
 from tests.whatsapp.helpers import READER, accounted
 from tests.whatsapp.make_samples import jpeg, png
@@ -157,6 +157,33 @@ def test_loose_media_next_to_a_txt(tmp_path: Path) -> None:
     (m,), _ = read_all(READER, path, ReadOptions(timezone="UTC"))
     assert m.kind is MessageKind.VOICE
     assert m.attachments[0].status is AttachmentStatus.STORED
+
+
+def test_loose_files_are_named_by_their_own_names(tmp_path: Path) -> None:
+    """Two chats saved under names of their own in one drop folder are two conversations
+    (each its file name), not one named after the folder: the same short message in both
+    is archived twice. A loose ``_chat.txt`` takes its folder's name."""
+    drop = tmp_path / "dropfolder"
+    drop.mkdir()
+    (drop / "chat with bob.txt").write_text(
+        "23/03/2022, 13:31 - Ann: ok\n23/03/2022, 13:32 - Bob: hi\n"
+    )
+    (drop / "chat with carl.txt").write_text(
+        "23/03/2022, 13:31 - Ann: ok\n23/03/2022, 13:33 - Carl: yo\n"
+    )
+    archive = tmp_path / "archive"
+    out = ingest_json(archive, drop, extra=["--custodian", "cust"])
+    assert out["totals"]["messages_new"] == 4
+    convs = {(r["conversation_id"], r["conversation_name"]) for r in read_rows(archive)}
+    assert convs == {
+        ("cust/chat with bob", "chat with bob"),
+        ("cust/chat with carl", "chat with carl"),
+    }
+    ios = tmp_path / "Desk Ops"
+    ios.mkdir()
+    (ios / "_chat.txt").write_text("[23/03/2022, 13:31:00] Ann: ok\r\n")
+    (m,), _ = read_all(READER, ios / "_chat.txt", ReadOptions(timezone="UTC"))
+    assert m.conversation_name == "Desk Ops"
 
 
 def _raw_member(path: Path, name: str, data: bytes, attr: int = 0o644 << 16) -> Path:

@@ -115,7 +115,12 @@ class ExportInput:
             self.source_path = ref.display
             self.size = ref.size
             self.modified = datetime.fromtimestamp(chat.stat().st_mtime)
-            container = candidate.path.name if candidate.is_dir else chat.parent.name
+            # a loose file is named by itself; only a loose ``_chat.txt`` (the iOS name,
+            # which says nothing) by its folder, as an unzipped export is
+            if candidate.is_dir:
+                container: str | None = candidate.path.name
+            else:
+                container = chat.parent.name if chat.name == naming.IOS_CHAT else None
             self.title = naming.title_from_names(chat.name, container)
 
     def close(self) -> None:
