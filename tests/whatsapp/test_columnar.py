@@ -179,6 +179,30 @@ def test_odd_records(tmp_path: Path) -> None:
         check_same(path, block=block, timezone="Europe/London")
 
 
+def test_markers_found_missing_by_the_audit(tmp_path: Path) -> None:
+    """Group events, the iOS edited marker after an LRM, media lines with "added" in a
+    file name, Italian/Russian "document omitted": the fast path reads them as the
+    exact one does."""
+    lrm = "\u200e"
+    android = (
+        "14/03/2024, 10:00 - Alice: hi\n"
+        "14/03/2024, 10:01 - Dan left\n"
+        "14/03/2024, 10:02 - Bob: yo\n"
+        "14/03/2024, 10:03 - Alice deleted this group's icon\n"
+    )
+    ios = (
+        "[14/03/2024, 10:00:00] Alice: hi\r\n"
+        f"{lrm}[14/03/2024, 10:01:00] Team: {lrm}Alice deleted this group's icon\r\n"
+        f"[14/03/2024, 10:02:00] Alice: moved {lrm}<This message was edited>\r\n"
+        f"{lrm}[14/03/2024, 10:03:00] Bob: {lrm}<attached: 00000047-Items added in Q1.pdf>\r\n"
+        f"[14/03/2024, 10:04:00] Bob: {lrm}relazione.pdf • {lrm}2 pagine {lrm}documento omesso\r\n"
+        f"[14/03/2024, 10:05:00] Bob: {lrm}отчет.pdf • {lrm}документ отсутствует\r\n"
+        "[14/03/2024, 10:06:00] Bob: relazione.pdf • 2 pagine documento omesso\r\n"
+    )
+    check_same(_write(tmp_path, android * 3), block=64, expect_fast=True)
+    check_same(_write(tmp_path, ios * 3, "_chat.txt"), block=64, expect_fast=True)
+
+
 def test_not_utf8_falls_back(tmp_path: Path) -> None:
     text = "01/03/2024, 10:00 - Alice: caf\xe9\n13/03/2024, 10:01 - Bob: ok\n"
     path = _write(tmp_path, text.encode("cp1252"))

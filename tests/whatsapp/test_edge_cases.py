@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from imarchive.model import AttachmentStatus, MessageKind
+import pytest
+
+from imarchive.model import AttachmentStatus, ConversationType, Direction, MessageKind
 from tests.whatsapp.helpers import accounted, read_text
 from tests.whatsapp.render import DIALECTS, GROUND_TRUTH, render
 
@@ -280,3 +282,73 @@ def test_message_id_follows_the_identity_rule(tmp_path: Path) -> None:
         seen[key] = n + 1
         assert m.conversation_id == "cust/Desk"
         assert m.message_id == whatsapp_id("cust/Desk", m.sent_at, m.sender_name, m.body, n)
+
+
+# -- markers the audit of the formats file found missing -----------------------------------
+
+LRM = "\u200e"
+
+
+@pytest.mark.parametrize(
+    "event",
+    ["Dan left", "You left", "Alice deleted this group's icon", "You're now an admin"],
+)
+def test_these_group_events_make_a_group(tmp_path: Path, event: str) -> None:
+    text = (
+        f"14/03/2024, 10:00 - Alice: hi\n14/03/2024, 10:01 - {event}\n14/03/2024, 10:02 - Bob: yo\n"
+    )
+    messages, _ = read_text(tmp_path, text)
+    assert {m.conversation_type for m in messages} == {ConversationType.GROUP}
+    assert messages[1].kind is MessageKind.SYSTEM
+
+
+def test_ios_notice_of_a_deleted_group_icon_is_system(tmp_path: Path) -> None:
+    text = (
+        "[14/03/2024, 10:00:00] Alice: hi\r\n"
+        f"{LRM}[14/03/2024, 10:01:00] Team: {LRM}Alice deleted this group's icon\r\n"
+        "[14/03/2024, 10:02:00] Bob: yo\r\n"
+    )
+    messages, _ = read_text(tmp_path, text, name="_chat.txt")
+    notice = messages[1]
+    assert (notice.kind, notice.sender_name, notice.direction) == (
+        MessageKind.SYSTEM,
+        None,
+        Direction.SYSTEM,
+    )
+    assert "Team" in notice.raw and {m.conversation_type for m in messages} == {"group"}
+
+
+def test_ios_edited_marker_after_an_lrm(tmp_path: Path) -> None:
+    body = f"moved to 4pm {LRM}<This message was edited>"
+    text = f"[14/03/2024, 09:13:00] Alice: {body}\r\n[14/03/2024, 09:14:00] Bob: ok\r\n"
+    (edited, _), _ = read_text(tmp_path, text, name="_chat.txt")
+    assert edited.edited is True and edited.body == body  # the body is kept as written
+
+
+def test_ios_media_line_with_added_in_its_file_name_is_not_a_notice(tmp_path: Path) -> None:
+    text = (
+        "[3/27/22, 21:41:35] Alice: hi\r\n"
+        f"{LRM}[3/27/22, 21:41:36] Bob: {LRM}<attached: 00000047-Items added in Q1.pdf>\r\n"
+        f"[3/27/22, 21:41:37] Bob: {LRM}Items removed.pdf • {LRM}3 pages {LRM}document omitted\r\n"
+    )
+    messages, _ = read_text(tmp_path, text, name="_chat.txt")
+    attached, omitted = messages[1], messages[2]
+    assert (attached.kind, attached.sender_name) == (MessageKind.DOCUMENT, "Bob")
+    assert [(a.name, a.status) for a in attached.attachments] == [
+        ("00000047-Items added in Q1.pdf", "missing")
+    ]
+    assert (omitted.kind, omitted.sender_name) == (MessageKind.DOCUMENT, "Bob")
+    assert [(a.name, a.status) for a in omitted.attachments] == [("Items removed.pdf", "omitted")]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        (f"{LRM}relazione.pdf • {LRM}2 pagine {LRM}documento omesso", "relazione.pdf"),
+        (f"{LRM}отчет.pdf • {LRM}2 страницы {LRM}документ отсутствует", "отчет.pdf"),
+    ],
+)
+def test_italian_and_russian_document_omitted(tmp_path: Path, line: str, name: str) -> None:
+    (m,), _ = read_text(tmp_path, f"[27/03/2022, 21:00:00] Alice: {line}\r\n", name="_chat.txt")
+    assert m.kind is MessageKind.DOCUMENT
+    assert [(a.name, a.status) for a in m.attachments] == [(name, "omitted")]

@@ -96,7 +96,7 @@ _SPECIAL_WORDS = sorted(
 _INVALID_HEADER = "header has an invalid date or time"
 _NOT_A_HEADER = "line after a record terminator is not a message header"
 _MAYBE_SPECIAL = (
-    r"(?:^$|^[\x{200e}\x{200f}]|>$|<|\)|omi|weggel|ocult|://"
+    r"(?:^$|^[\x{200e}\x{200f}]|>$|<|\)|omi|weggel|ocult|omess|отсутству|://"
     r"|^(?:POLL|UMFRAGE|ENCUESTA|SONDAGE|ENQUETE|SONDAGGIO|PEILING|ОПРОС)"
     r"|^(?:Missed |Voice call|Video call|Verpasster |Entgangener |Llamada perdida|Appel "
     r"|Chamada |Chiamata |Gemiste |Пропущенный )"

@@ -77,6 +77,9 @@ _DOC_OMITTED = re.compile(
     r"|документ отсутствует)$"
 )
 
+# a body can only be a "document omitted" line if it holds one of these (cheap test first)
+_DOC_OMITTED_WORDS = ("omitted", "weggel", "omi", "ocult", "omess", "отсутству")
+
 # Android "(file attached)" after the file name; the caption follows on the next line.
 _ATTACHED_ANDROID = re.compile(
     r"\u200e?(?P<name>[^\n]*?) \((?:file attached|Datei angehängt|archivo adjunto"
@@ -158,16 +161,18 @@ WAITING = frozenset(
         "Ожидание сообщения",
     }
 )
-EDITED_SUFFIXES = (
-    " <This message was edited>",
-    " <Diese Nachricht wurde bearbeitet>",
-    " <Se editó este mensaje.>",
-    " <Ce message a été modifié>",
-    " <Mensagem editada>",
-    " <Questo messaggio è stato modificato>",
-    " <Dit bericht is bewerkt>",
-    " <Сообщение изменено>",
+_EDITED = (
+    "<This message was edited>",
+    "<Diese Nachricht wurde bearbeitet>",
+    "<Se editó este mensaje.>",
+    "<Ce message a été modifié>",
+    "<Mensagem editada>",
+    "<Questo messaggio è stato modificato>",
+    "<Dit bericht is bewerkt>",
+    "<Сообщение изменено>",
 )
+# after a space; iOS puts an LRM between the space and the marker
+EDITED_SUFFIXES = tuple(" " + e for e in _EDITED) + tuple(" \u200e" + e for e in _EDITED)
 _CALL = re.compile(
     r"(?:Missed (?:group )?(?:voice|video) call|(?:Voice|Video) call\.|"
     r"(?:Verpasster|Entgangener) (?:Sprach|Video)anruf|Llamada perdida|Appel (?:vocal|vidéo) manqué"
@@ -182,9 +187,16 @@ _LOCATION = re.compile(
 _POLL = re.compile(r"(?:POLL|UMFRAGE|ENCUESTA|SONDAGE|ENQUETE|SONDAGGIO|PEILING|ОПРОС) ?:")
 _LONE_MARKER = re.compile(r"<[^<>\n]{1,80}>")
 
-# iOS notices that carry the chat (or group) name as author, recognised by their text.
+# iOS notices that carry the chat (or group) name as author, recognised by their text; a
+# media line is never one (a file named "Items added in Q1.pdf").
+_NOT_MEDIA = (
+    r"(?!.*<\u200e?(?:attached|Anhang|adjunto|pièce jointe|anexo|allegato|bijlage|вложение"
+    r"|附件|添付ファイル)\s?[:：])"
+    r"(?!.*(?:omitted|weggelassen|omitido|omis|ocultado|omesso|weggelaten|отсутствует)$)"
+)
 SYSTEM_NOTICE = re.compile(
-    r"(?:Messages and calls are end-to-end encrypted|Messages to this group are now secured"
+    _NOT_MEDIA
+    + r"(?:Messages and calls are end-to-end encrypted|Messages to this group are now secured"
     r"|Messages you send to this (?:group|chat)|This business uses a secure service"
     r"|This chat is with a business account|Your security code with .* changed"
     r"|.* changed their phone number|You updated the message timer|.* updated the message timer"
@@ -192,6 +204,7 @@ SYSTEM_NOTICE = re.compile(
     r"|.* created (?:this )?group|You created (?:this )?group|.* added |You were added"
     r"|.* removed |.* left$|.* joined using this group|.* changed the (?:subject|group )"
     r"|.* changed this group's|You're now an admin|You are now an admin"
+    r"|.* deleted this group's icon|You deleted this group's icon"
     r"|Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt"
     r"|Los mensajes y las llamadas están cifrados de extremo a extremo"
     r"|Les messages et les appels sont chiffrés de bout en bout"
@@ -213,6 +226,7 @@ GROUP_EVENT = re.compile(
     r"Messages to this group are now secured| created group | created this group|"
     r" added | removed |You were added| joined using this group's invite link|"
     r"changed the subject |changed this group's|changed the group description|"
+    r" left$|^You left$|deleted this group's icon|now an admin$|"
     r"hat die Gruppe .* erstellt|hat .* hinzugefügt|creó el grupo|a créé le groupe|criou o grupo"
     r"|ha creato il gruppo|heeft groep|создал\S* групп"
 )
@@ -281,7 +295,7 @@ def classify(body: str) -> Meaning:
             name = m.group("name")
             kind, code = _kind_of_name(name)
             return Meaning(kind, code, "ref", name, False, edited)
-    if "omitted" in core or "weggel" in core or "omi" in core or "ocult" in core:
+    if any(w in core for w in _DOC_OMITTED_WORDS):
         m = _DOC_OMITTED.match(core)
         if m and "\n" not in core:
             name = m.group("name").split(" • ")[0].strip(_STRIP + " ") or None
