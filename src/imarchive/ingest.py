@@ -78,6 +78,7 @@ class InputResult:
     messages_duplicate: int = 0
     lines_total: int | None = None
     lines_rejected: int = 0
+    rows_rejected: int = 0
     encoding: str | None = None
     rejected: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
@@ -108,6 +109,7 @@ class IngestResult:
             "messages_duplicate",
             "lines_total",
             "lines_rejected",
+            "rows_rejected",
         )
         out = {k: sum(getattr(i, k) or 0 for i in self.inputs) for k in keys}  # None: no lines
         out["warnings"] = sum(len(i.warnings) for i in self.inputs)
@@ -267,6 +269,7 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
     result.encoding = report.encoding
     result.lines_total = report.lines_total
     result.lines_rejected = report.lines_rejected
+    result.rows_rejected = report.rows_rejected
     result.rejected = [{"locator": r.locator, "reason": r.reason} for r in report.rejected]
     result.warnings = [
         {"locator": w.locator, "code": w.code, "message": w.message} for w in report.warnings

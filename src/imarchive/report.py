@@ -15,6 +15,14 @@ def dump_json(console: Console, obj: Any) -> None:
     console.data(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
 
+def _rejected(i: dict[str, Any]) -> str:
+    """Rejected text lines or database rows of an input."""
+    parts = [f"{i['lines_rejected']} lines"] if i["lines_rejected"] else []
+    if i["rows_rejected"]:
+        parts.append(f"{i['rows_rejected']} rows")
+    return ", ".join(parts) or "0"
+
+
 def ingest(console: Console, result: Any) -> None:
     data = result.to_json()
     t = data["totals"]
@@ -27,7 +35,7 @@ def ingest(console: Console, result: Any) -> None:
             "read",
             "new",
             "dup",
-            "rejected lines",
+            "rejected",
             "warnings",
         ):
             table.add_column(col, overflow="fold")
@@ -40,7 +48,7 @@ def ingest(console: Console, result: Any) -> None:
                 str(i["messages_read"]),
                 str(i["messages_new"]),
                 str(i["messages_duplicate"]),
-                str(i["lines_rejected"]),
+                _rejected(i),
                 str(len(i["warnings"])),
             )
         console.table(table)
@@ -51,7 +59,8 @@ def ingest(console: Console, result: Any) -> None:
             console.info(
                 f"{i['status']}: {i['path']} format={i['format']} read={i['messages_read']} "
                 f"new={i['messages_new']} duplicate={i['messages_duplicate']} "
-                f"rejected_lines={i['lines_rejected']} warnings={len(i['warnings'])}"
+                f"rejected_lines={i['lines_rejected']} rejected_rows={i['rows_rejected']} "
+                f"warnings={len(i['warnings'])}"
             )
     for w in data["warnings"]:
         console.warn(w)

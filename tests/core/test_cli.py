@@ -290,6 +290,7 @@ def test_ingest_json_has_the_documented_keys(tmp_path: Path, export: Path) -> No
         "messages_new",
         "messages_duplicate",
         "lines_rejected",
+        "rows_rejected",
         "warnings",
         "error",
     } <= inp.keys()

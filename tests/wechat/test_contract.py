@@ -181,6 +181,10 @@ def test_rows_that_cannot_be_mapped_are_rejected(pc3_plain: Path, tmp_path: Path
     rejected = {r.locator: r.reason for r in ctx.report.rejected}
     assert set(rejected) == {"MSG0.db/MSG/localId=900", "MSG0.db/MSG/localId=901"}
     assert all("secret" not in r for r in rejected.values())
+    # the counts say so too, on the input and in the totals (the cron log line shows them)
+    out = ingest_json(tmp_path / "archive", copy)
+    assert (out["inputs"][0]["rows_rejected"], out["totals"]["rows_rejected"]) == (2, 2)
+    assert out["inputs"][0]["messages_new"] == len(messages)
 
 
 def _try_read(reader: Reader, path: Path) -> None:
@@ -287,3 +291,4 @@ def test_a_row_without_an_integer_time_is_rejected_not_dated_1970(
     }
     got = {r.locator: r.reason for r in ctx.report.rejected}
     assert got == want
+    assert (ctx.report.rows_rejected, ctx.report.lines_rejected) == (3, 0)

@@ -78,10 +78,16 @@ class ReadReport:
     facts: dict[str, object] = field(default_factory=dict)
     lines_total: int | None = None  # text sources: physical lines read
     lines_rejected: int = 0  # text sources: physical lines in rejected ranges
+    rows_rejected: int = 0  # databases: rows that could not be turned into messages
 
     def reject(self, locator: str, reason: str, lines: int = 0) -> None:
         self.rejected.append(Rejected(locator, reason))
         self.lines_rejected += lines
+
+    def reject_row(self, locator: str, reason: str) -> None:
+        """A database row that is not a message (its locator names table and key)."""
+        self.rejected.append(Rejected(locator, reason))
+        self.rows_rejected += 1
 
     def warn(self, locator: str, code: str, message: str) -> None:
         self.warnings.append(Warning_(locator, code, message))

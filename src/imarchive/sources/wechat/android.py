@@ -84,12 +84,12 @@ class AndroidReader:
                 locator = f"{name}/message/msgId={local_id}"
                 talker = text(v, "talker")
                 if not talker:
-                    ctx.report.reject(locator, "no conversation id (talker empty)")
+                    ctx.report.reject_row(locator, "no conversation id (talker empty)")
                     continue
                 try:
                     sent_at = sent_time(v, "createTime", millis=True)
                 except BadTime as exc:
-                    ctx.report.reject(locator, str(exc))
+                    ctx.report.reject_row(locator, str(exc))
                     continue
                 code = integer(v, "type")
                 base, sub = split_code(code)

@@ -156,7 +156,7 @@ class IosReader:
                     try:
                         sent_at = sent_time(v, "CreateTime")
                     except BadTime as exc:
-                        ctx.report.reject(locator, str(exc))
+                        ctx.report.reject_row(locator, str(exc))
                         continue
                     outbound = integer(v, "Des") == 0
                     content = text(v, "Message")

@@ -180,12 +180,12 @@ def row_message(
     locator = f"{shard_name}/MSG/localId={local_id}"
     talker = text(v, "StrTalker")
     if not talker:
-        ctx.report.reject(locator, "no conversation id (StrTalker empty)")
+        ctx.report.reject_row(locator, "no conversation id (StrTalker empty)")
         return None
     try:
         sent_at = sent_time(v, "CreateTime")
     except BadTime as exc:
-        ctx.report.reject(locator, str(exc))
+        ctx.report.reject_row(locator, str(exc))
         return None
     base = integer(v, "Type")
     content = text(v, "StrContent")

@@ -175,7 +175,7 @@ class Pc4Reader:
             try:
                 sent_at = sent_time(v, "create_time")
             except BadTime as exc:
-                ctx.report.reject(locator, str(exc))
+                ctx.report.reject_row(locator, str(exc))
                 continue
             # local_type is 64-bit: low 32 bits the type, high 32 the appmsg subtype.
             local_type = integer(v, "local_type")
