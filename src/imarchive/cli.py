@@ -38,7 +38,7 @@ app = typer.Typer(
 CONSOLE = Console()
 
 ArchiveOpt = Annotated[
-    Path | None,
+    str | None,  # a string, so that an empty value is seen (a Path of "" is ".")
     typer.Option(
         "--archive",
         help="Archive folder (default: $IMARCHIVE_ARCHIVE, else ./archive).",
@@ -49,9 +49,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show full tracebacks of internal errors.")]
 
 
-def archive_path(given: Path | None) -> Path:
+def archive_path(given: str | None) -> Path:
+    if given is not None and not given.strip():
+        raise UsageError("--archive is empty (an unset variable?)")
     env = os.environ.get("IMARCHIVE_ARCHIVE")
-    path = given if given is not None else Path(env or "archive")
+    path = Path(given) if given is not None else Path(env or "archive")
     if str(path).startswith("~"):
         # cron and quoted paths leave it as is; a folder named "~" is never what was meant
         where = "--archive" if given is not None else "IMARCHIVE_ARCHIVE"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from imarchive import cli
+from imarchive.archive.store import create
 from imarchive.errors import ExitCode
 from tests.core.helpers import CANARY, REPO, android_export, ingest, ingest_json, run_cli
 
@@ -91,6 +92,25 @@ def test_archive_path_with_an_unexpanded_tilde(tmp_path: Path, export: Path) -> 
         assert proc.returncode == ExitCode.USAGE, proc.stderr
         assert proc.stderr.startswith(f"error: {where} ~/arch: starts with '~'")
         assert not (tmp_path / "~").exists() and not any(home.iterdir())
+
+
+@pytest.mark.parametrize("command", ["ingest", "verify", "info"])
+def test_empty_archive_option_is_a_usage_error(tmp_path: Path, export: Path, command: str) -> None:
+    """``--archive "$ARCHIVE"`` with the variable unset: refused, not the current folder
+    (which may be an archive: the ingest went into it)."""
+    create(tmp_path / "here")
+    args = [command, *([str(export), "--timezone", "UTC"] if command == "ingest" else [])]
+    proc = subprocess.run(
+        [sys.executable, "-m", "imarchive", *args, "--archive", ""],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path / "here",
+        env={k: v for k, v in os.environ.items() if not k.startswith("IMARCHIVE_")},
+        check=False,
+    )
+    assert proc.returncode == ExitCode.USAGE, proc.stderr
+    assert proc.stderr.startswith("error: --archive is empty")
+    assert not list((tmp_path / "here" / "_archive" / "batches").iterdir())
 
 
 def test_zone_from_the_environment_is_checked_and_named(tmp_path: Path, export: Path) -> None:
