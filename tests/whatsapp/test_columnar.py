@@ -201,6 +201,11 @@ def test_markers_found_missing_by_the_audit(tmp_path: Path) -> None:
     )
     check_same(_write(tmp_path, android * 3), block=64, expect_fast=True)
     check_same(_write(tmp_path, ios * 3, "_chat.txt"), block=64, expect_fast=True)
+    # an iOS line after a CRLF that is no header continues the message
+    pasted = f"[14/03/2024, 11:00:00] Alice: pasted\r\nfrom desktop\r\n{lrm}\r\n"
+    plain = "".join(f"[14/03/2024, 08:{k:02}:00] Bob: message {k}\r\n" for k in range(20))
+    text = (ios + pasted + plain) * 3
+    check_same(_write(tmp_path, text, "_chat.txt"), block=64, expect_fast=True)
 
 
 def test_not_utf8_falls_back(tmp_path: Path) -> None:

@@ -352,3 +352,23 @@ def test_italian_and_russian_document_omitted(tmp_path: Path, line: str, name: s
     (m,), _ = read_text(tmp_path, f"[27/03/2022, 21:00:00] Alice: {line}\r\n", name="_chat.txt")
     assert m.kind is MessageKind.DOCUMENT
     assert [(a.name, a.status) for a in m.attachments] == [(name, "omitted")]
+
+
+IOS_PASTED = (
+    "[14/03/2024, 09:00:00] Alice: before\r\n"
+    "[14/03/2024, 09:01:00] Alice: pasted\r\nfrom desktop\r\n"
+    "[14/03/2024, 09:02:00] Bob: two\nlines\r\n"
+    f"[14/03/2024, 09:03:00] Alice: one\r\n{LRM}\r\n"
+    "[14/03/2024, 09:04:00] Bob: after\r\n"
+)
+
+
+def test_ios_line_after_a_crlf_that_is_no_header_continues_the_message(tmp_path: Path) -> None:
+    """Every line that does not start a record continues the previous one, in an iOS
+    file too (CRLF record ends): nothing rejected, the body keeps the CRLF."""
+    plain = "".join(f"[14/03/2024, 08:{k:02}:00] Bob: message {k}\r\n" for k in range(20))
+    messages, ctx = read_text(tmp_path, IOS_PASTED + plain, name="_chat.txt")
+    assert ctx.report.rejected == [] and accounted(ctx, messages) == ctx.report.lines_total
+    bodies = [m.body for m in messages[:5]]
+    assert bodies == ["before", "pasted\r\nfrom desktop", "two\nlines", f"one\r\n{LRM}", "after"]
+    assert [m.source_locator for m in messages[:5]] == ["L1", "L2-L3", "L4-L5", "L6-L7", "L8"]

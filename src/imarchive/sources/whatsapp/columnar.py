@@ -94,7 +94,6 @@ _SPECIAL_WORDS = sorted(
     | set(markers.IOS_OMITTED)
 )
 _INVALID_HEADER = "header has an invalid date or time"
-_NOT_A_HEADER = "line after a record terminator is not a message header"
 _MAYBE_SPECIAL = (
     r"(?:^$|^[\x{200e}\x{200f}]|>$|<|\)|omi|weggel|ocult|omess|отсутству|://"
     r"|^(?:POLL|UMFRAGE|ENCUESTA|SONDAGE|ENQUETE|SONDAGGIO|PEILING|ОПРОС)"
@@ -680,7 +679,6 @@ class _Pass2:
             self.ctype = ConversationType.DIRECT
         else:
             self.ctype = ConversationType.UNKNOWN
-        self.seen_record = False
         self.total = 0
         self.prev_instant: int | None = None
         self.carry_key: int | None = None
@@ -761,18 +759,6 @@ class _Pass2:
         hl = hdr.lines
         nxt = np.append(all_hl[1:], lines.n)[:keep]
         last_line = nxt - 1
-        if shape.ios_records:
-            # an iOS record ends at its first CRLF line; the lines after it are rejected
-            crl = np.flatnonzero(lines.crlf)
-            k = np.searchsorted(crl, hl)
-            if len(crl):
-                first_crlf = np.where(k < len(crl), crl[np.minimum(k, len(crl) - 1)], lines.n)
-            else:
-                first_crlf = np.full(len(hl), lines.n)
-            cut = first_crlf < last_line
-            last_line = np.where(cut, first_crlf, last_line)
-        else:
-            cut = np.zeros(len(hl), dtype=bool)
         rec_start = lines.start[hl]
         rec_end = lines.end[last_line]
         nrec_lines = last_line - hl + 1
@@ -829,10 +815,6 @@ class _Pass2:
             if got[0] is not None:
                 shifts[j] = got[0]
             instant[j] = got[1]
-        for j in np.flatnonzero(cut).tolist():
-            a = int(line0 + last_line[j] + 1)
-            b = int(line0 + nxt[j])
-            rejects.append((a, _loc(a, b - a), _NOT_A_HEADER, b - a))
         for _, loc, reason, nlines in sorted(rejects):
             rep.reject(loc, reason, lines=nlines)
         # columns

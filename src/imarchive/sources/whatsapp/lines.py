@@ -6,8 +6,8 @@ blocks cut after a ``\\n``; the last, unfinished record of a block is carried ov
 
 iOS ends records with ``\\r\\n`` and keeps bare ``\\n`` inside messages. When a file shows
 that structure (``ios_records``) a header-looking line after a bare ``\\n`` is body text
-(a forwarded message), and a line after ``\\r\\n`` that is no header cannot continue a
-record: it is rejected.
+(a forwarded message; the reader flags it). A line after ``\\r\\n`` that is no header
+continues the record like any other (text pasted with its ``\\r\\n`` from a desktop).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def count_lines(text: str) -> int:
     return n + 1 if text and not text.endswith("\n") else n
 
 
-def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str], ios_records: bool) -> Iterator[Piece]:
+def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str]) -> Iterator[Piece]:
     """Records and rejected spans in file order; every line lands in exactly one piece."""
     carry = ""
     line = 1
@@ -46,10 +46,7 @@ def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str], ios_records: bool) -
             if pending is not None:
                 # a record before a header ends with "\n": its lines are its "\n"s
                 n = text.count("\n", pos, start)
-                if ios_records:
-                    yield from _record(text, pending, pos, start, line, ios_records)
-                else:  # the common case, inlined: this loop is the hot path
-                    yield Piece(line, n, text[pos:start], pending, pos)
+                yield Piece(line, n, text[pos:start], pending, pos)
                 line += n
             elif start > pos:  # lines before the first record of the file
                 span = text[pos:start]
@@ -72,22 +69,5 @@ def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str], ios_records: bool) -
     if carry:
         m0 = rx.match(carry)
         if m0 is not None:
-            yield from _record(carry, m0, 0, len(carry), line, ios_records)
+            yield Piece(line, count_lines(carry), carry, m0, 0)
 
-
-def _record(
-    text: str, m: re.Match[str], start: int, end: int, line: int, ios_records: bool
-) -> Iterator[Piece]:
-    rec = text[start:end]
-    if ios_records:
-        # A CRLF before the end means the next line should have been a header: it is not,
-        # so it and what follows up to the next header are rejected (not silently merged).
-        k = rec.find("\r\n")
-        if k != -1 and k + 2 < len(rec):
-            head = rec[: k + 2]
-            n = count_lines(head)
-            yield Piece(line, n, head, m, start)
-            tail = rec[k + 2 :]
-            yield Piece(line + n, count_lines(tail), tail, None, start + k + 2)
-            return
-    yield Piece(line, count_lines(rec), rec, m, start)

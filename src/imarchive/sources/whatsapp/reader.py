@@ -227,25 +227,18 @@ class _Parse:
         last_ts: str | None = None
         shift: str | None = None
         instant_text = ""
-        seen_record = False
         instant = datetime.min
         prev_instant: datetime | None = None
         total = 0
         nfam = len(families)
         newline = prof.newline  # read as "\n"; ``raw`` gets the file's own back
         blocks = textio.iter_blocks(src.opener(), enc, newline=newline)
-        for line, nlines, rec, m, offset in iter_pieces(blocks, prof.regex(), prof.ios_records):
+        for line, nlines, rec, m, offset in iter_pieces(blocks, prof.regex()):
             total += nlines
             loc = _locator(line, nlines)
-            if m is None:
-                reason = (
-                    "line after a record terminator is not a message header"
-                    if seen_record
-                    else "no message header before the first record"
-                )
-                rep.reject(loc, reason, lines=nlines)
+            if m is None:  # only lines before the first record: the others continue one
+                rep.reject(loc, "no message header before the first record", lines=nlines)
                 continue
-            seen_record = True
             prefix, fi = ("", 0) if nfam == 1 else _which(m, nfam)
             fam = families[fi]
             ts = m.group(prefix + "ts")
