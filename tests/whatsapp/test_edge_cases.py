@@ -47,6 +47,27 @@ def test_02_author_containing_colon_space(tmp_path: Path) -> None:
     ]
 
 
+def test_02_author_with_colon_space_who_also_has_an_event_and_an_empty_body(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "23/03/2022, 13:30 - Dr. Who: The Doctor created group “Tardis”\n"
+        "23/03/2022, 13:31 - Dr. Who: The Doctor: hello\n"
+        "23/03/2022, 13:32 - Alice: hi\n"
+        "23/03/2022, 13:33 - Dr. Who: The Doctor: bye\n"
+        "23/03/2022, 13:34 - Dr. Who: The Doctor:\n"
+    )
+    msgs, _ = read_text(tmp_path, text)
+    assert [(m.sender_name, m.kind, m.body) for m in msgs] == [
+        (None, MessageKind.SYSTEM, "Dr. Who: The Doctor created group “Tardis”"),
+        ("Dr. Who: The Doctor", MessageKind.TEXT, "hello"),
+        ("Alice", MessageKind.TEXT, "hi"),
+        ("Dr. Who: The Doctor", MessageKind.TEXT, "bye"),
+        ("Dr. Who: The Doctor", MessageKind.UNKNOWN, ""),
+    ]
+    assert {m.conversation_type for m in msgs} == {ConversationType.GROUP}
+
+
 def test_03_empty_and_odd_bodies(tmp_path: Path) -> None:
     text = (
         "23/03/2022, 13:31 - Alice: \n"

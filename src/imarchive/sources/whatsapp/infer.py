@@ -89,8 +89,11 @@ def split_author(first: str) -> tuple[str | None, int]:
 
 def long_names(sample: str, rx: re.Pattern[str]) -> dict[str, str]:
     """Authors whose name holds ``: ``: every line of ``A`` continues with the same
-    ``: S: `` (at least twice), so the author is really ``A: S``."""
-    seconds: dict[str, Counter[str | None]] = {}
+    ``: S: `` (at least twice), so the author is really ``A: S``. A line of ``A`` without a
+    second ``: `` may be that author's empty body (``A: S:``) or an event line with ``A: S``
+    as actor (``A: S created group …``, see ``event_of_long_name``)."""
+    seconds: dict[str, Counter[str]] = {}
+    loose: dict[str, list[str]] = {}  # the author's lines without a second ": "
     for m in rx.finditer(sample):
         end = sample.find("\n", m.end())
         first = sample[m.end() : end if end >= 0 else len(sample)]
@@ -99,14 +102,33 @@ def long_names(sample: str, rx: re.Pattern[str]) -> dict[str, str]:
             continue
         rest = first[off:]
         j = rest.find(": ")
-        seconds.setdefault(author, Counter())[rest[:j] if j > 0 else None] += 1
+        if j > 0:
+            seconds.setdefault(author, Counter())[rest[:j]] += 1
+        else:
+            loose.setdefault(author, []).append(rest.rstrip("\r"))
     out: dict[str, str] = {}
     for author, seen in seconds.items():
-        if len(seen) == 1:
-            ((second, count),) = seen.items()
-            if second is not None and count >= 2:
-                out[author] = f"{author}: {second}"
+        if len(seen) != 1:
+            continue
+        ((second, count),) = seen.items()
+        if count < 2:
+            continue
+        if all(r == second + ":" or _event_after(r, second) for r in loose.get(author, ())):
+            out[author] = f"{author}: {second}"
     return out
+
+
+def _event_after(text: str, name: str) -> bool:
+    """``text`` is ``name`` followed by an event phrase (`` created group``, …)."""
+    return (
+        text.startswith(name + " ") and markers.SYSTEM_IN_AUTHOR.match(text, len(name)) is not None
+    )
+
+
+def event_of_long_name(first: str, full: str) -> bool:
+    """The first line of a record is an authorless event line whose actor is the
+    long-named participant ``full`` (``Dr. Who: The Doctor created group "X"``)."""
+    return _event_after(first, full)
 
 
 def record_terminators(sample: str, rx: re.Pattern[str], ios: bool) -> tuple[bool, bool]:
@@ -230,6 +252,10 @@ class Prepass:
                 self.p.group_events = True
             return
         full = self.p.long_names.get(author)
+        if full is not None and event_of_long_name(first, full):
+            if not self.p.group_events and markers.GROUP_EVENT.search(first):
+                self.p.group_events = True
+            return
         if full is not None and first.startswith(full + ":"):
             author = full
         self.real_authors.add(author)

@@ -70,4 +70,3 @@ def iter_pieces(blocks: Iterable[str], rx: re.Pattern[str]) -> Iterator[Piece]:
         m0 = rx.match(carry)
         if m0 is not None:
             yield Piece(line, count_lines(carry), carry, m0, 0)
-

@@ -266,6 +266,8 @@ class _Parse:
             nl = rest.find("\n")
             first = rest if nl < 0 else rest[:nl]
             author, off = infer.split_author(first)
+            if author in long_names and infer.event_of_long_name(first, long_names[author]):
+                author = None  # an event line of that participant: no author
             if author is not None:
                 full = long_names.get(author)
                 if full is not None and first.startswith(full + ":"):
