@@ -195,3 +195,8 @@ def test_lookalikes_score_zero_and_are_rejected(tmp_path: Path, text: str) -> No
     assert READER.score(candidate_for(path)) == 0.0
     with pytest.raises(SourceError, match="not a WhatsApp export"):
         read_text(tmp_path, text, name="chat.txt")
+    # the same reason without --format: detection names the look-alike
+    from imarchive.sources import registry
+
+    with pytest.raises(SourceError, match=r"^looks like .+, not a WhatsApp export$"):
+        registry.detect(candidate_for(path))

@@ -43,6 +43,11 @@ def detect(candidate: Candidate, forced: str | None = None) -> Detection:
     )
     best_score, _, best = scored[0]
     if best_score < MIN_SCORE:
+        for reader in READERS:  # a reader may know the look-alike of its format
+            explain = getattr(reader, "explain", None)
+            reason = explain(candidate) if explain is not None else None
+            if reason:
+                raise SourceError(reason)
         raise SourceError("not a recognised chat export or backup (see `imarchive formats`)")
     if len(scored) > 1 and scored[1][0] == best_score:
         raise SourceError(

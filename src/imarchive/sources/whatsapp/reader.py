@@ -94,6 +94,17 @@ class WhatsAppTxtReader:
             return 0.9 if score_text(textio.decode_head(head), chat.name) > 0 else 0.0
         return score_text(textio.decode_head(candidate.head), candidate.path.name)
 
+    def explain(self, candidate: Candidate) -> str | None:
+        """Why a file no reader took is not a WhatsApp export, when it looks like one of
+        the formats often taken for it (a viewer's or KakaoTalk's export)."""
+        if candidate.is_dir or candidate.zip_names is not None:
+            return None
+        text = textio.decode_head(candidate.head)
+        for look in dialects.LOOKALIKES:
+            if look.pattern.search(text):
+                return f"looks like {look.name}, not a WhatsApp export"
+        return None
+
     def source_files(self, candidate: Candidate) -> list[Path]:
         if candidate.is_dir:
             chat = inputs.dir_chat_file(candidate.path)
