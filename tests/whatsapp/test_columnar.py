@@ -208,6 +208,20 @@ def test_markers_found_missing_by_the_audit(tmp_path: Path) -> None:
     check_same(_write(tmp_path, text, "_chat.txt"), block=64, expect_fast=True)
 
 
+def test_foreign_headers_inside_messages(tmp_path: Path) -> None:
+    """Lines in another family's header shape inside records are flagged the same way."""
+    android = "".join(f"14/03/2023, 10:{k % 60:02} - Alice: a{k}\n" for k in range(300))
+    ios = "[1/4/23, 10:00:00] Bob: ios\r\n[1/4/23, 10:00:01] Bob: ios again\r\n"
+    pasted = "14/03/2023, 11:00 - Bob: look\n[2/4/23, 09:00:00] Carol: forwarded\nend\n"
+    path = _write(tmp_path, (android + pasted) * 2 + ios)
+    check_same(path, block=512, expect_fast=True)
+    _, report, _ = _read(path, ReadOptions(timezone="UTC"), fast=True, block=512)
+    assert [w.code for w in report.warnings].count("foreign_header") == 2  # ios: the last one
+    iosfile = "".join(f"[14/03/2023, 10:{k % 60:02}:00] Alice: i{k}\r\n" for k in range(200))
+    inside = "[14/03/2023, 11:00:00] Bob: see\n14/03/2023, 11:00 - Dan: android\r\n"
+    check_same(_write(tmp_path, iosfile + inside * 3, "_chat.txt"), block=512, expect_fast=True)
+
+
 def test_not_utf8_falls_back(tmp_path: Path) -> None:
     text = "01/03/2024, 10:00 - Alice: caf\xe9\n13/03/2024, 10:01 - Bob: ok\n"
     path = _write(tmp_path, text.encode("cp1252"))

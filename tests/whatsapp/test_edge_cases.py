@@ -393,3 +393,19 @@ def test_ios_line_after_a_crlf_that_is_no_header_continues_the_message(tmp_path:
     bodies = [m.body for m in messages[:5]]
     assert bodies == ["before", "pasted\r\nfrom desktop", "two\nlines", f"one\r\n{LRM}", "after"]
     assert [m.source_locator for m in messages[:5]] == ["L1", "L2-L3", "L4-L5", "L6-L7", "L8"]
+
+
+def test_an_export_of_another_shape_appended_late_is_reported(tmp_path: Path) -> None:
+    """The shape is inferred from the first lines; an iOS export appended after 2,500
+    Android lines reads as text of the last Android message (the file order gives no
+    other home for it), and that message is flagged, not merged silently."""
+    android = "".join(
+        f"{14 + k // 1440:02}/03/2023, {k // 60 % 24:02}:{k % 60:02} - "
+        f"{'Alice' if k % 2 else 'Bob'}: a{k}\n"
+        for k in range(2500)
+    )
+    ios = "".join(f"[1/4/23, 10:00:{k:02}] Bob: ios {k}\r\n" for k in range(10))
+    messages, ctx = read_text(tmp_path, android + ios)
+    assert len(messages) == 2500 and ctx.report.rejected == []
+    assert messages[-1].body.startswith("a2499\n[1/4/23, 10:00:00] Bob: ios 0")
+    assert [(w.locator, w.code) for w in ctx.report.warnings] == [("L2500-L2510", "foreign_header")]

@@ -55,6 +55,8 @@ from imarchive.sources.base import ReadContext
 from imarchive.sources.whatsapp import dialects, infer, inputs, markers, naming
 from imarchive.sources.whatsapp.inputs import _mime
 from imarchive.sources.whatsapp.reader import (
+    FOREIGN_HEADER,
+    FOREIGN_MESSAGE,
     SOURCE_FORMAT,
     SUSPICIOUS_BACKWARDS,
     _Parse,
@@ -224,9 +226,10 @@ class _Headers:
         n = lines.n
         self.strict = _np_bool(pc.match_substring_regex(lines.array, shape.strict))
         maybe = _np_bool(pc.match_substring_regex(lines.array, _MAYBE_HEADER)) & ~self.strict
+        self.maybe = np.flatnonzero(maybe)  # lines any family's header could be
         # lines in the family's full language but not the strict one: the exact regex
         self.other: dict[int, re.Match[str]] = {}
-        for i in np.flatnonzero(maybe).tolist():
+        for i in self.maybe.tolist():
             m = shape.plain.match(lines.text(i))
             if m is not None:
                 self.other[i] = m
@@ -692,6 +695,7 @@ class _Pass2:
         self.notices: dict[str, bool] = {}
         self.listing: set[str] | None = None
         self.listing_failed = False
+        self.foreign = prof.foreign()
         self.coded = Codes()  # strings of the coded columns (kind, native_type, ...)
         for text in ("text", "system", "unknown", "outbound", "inbound"):
             self.coded.code(text)
@@ -856,7 +860,7 @@ class _Pass2:
             keys = keys[accepted]
         if len(rows) == 0:
             return used, None
-        self._warnings(rows, shifts, instant, hdr, last_line, locs)
+        self._warnings(rows, shifts, instant, hdr, last_line, locs, lines)
         dup_n = self._counts(ts, author_arr, body_arr, keys)
         kinds = self._kinds(author_arr, body_arr)
         return used, self._table(instant, ts, author_arr, body_arr, raw, locs, dup_n, kinds)
@@ -937,9 +941,11 @@ class _Pass2:
         hdr: _Headers,
         last_line: np.ndarray,
         locs: pa.Array,
+        lines: _Lines,
     ) -> None:
-        """DST and suspicious-record warnings, per record in file order (``rows``: the
-        accepted records' indices in the block; ``instant`` and ``locs``: theirs)."""
+        """DST, suspicious-record and foreign-header warnings, per record in file order
+        (``rows``: the accepted records' indices in the block; ``instant`` and ``locs``:
+        theirs), in the exact reader's order within a record."""
         flagged: dict[int, list[tuple[str, str]]] = {}
         for j, shift in shifts.items():
             flagged.setdefault(j, []).append(
@@ -965,6 +971,19 @@ class _Pass2:
                 flagged.setdefault(int(rows[k]), []).append(
                     ("suspicious_record", "timestamp far before the previous message")
                 )
+        # a line of another export's header shape inside a record (no header of its own)
+        others = [i for i in hdr.maybe.tolist() if i not in hdr.other]
+        if others and len(hdr.lines):
+            where = np.array(others, dtype=np.int64)
+            owner = np.searchsorted(hdr.lines, where, side="right") - 1
+            ok = (owner >= 0) & (where <= last_line[np.maximum(owner, 0)])
+            hits = {
+                int(j)
+                for i, j in zip(where[ok].tolist(), owner[ok].tolist(), strict=True)
+                if self.foreign.match(lines.text(i))
+            }
+            for j in sorted(hits):
+                flagged.setdefault(j, []).append((FOREIGN_HEADER, FOREIGN_MESSAGE))
         if len(instant):
             self.prev_instant = int(instant[-1])
         if not flagged:

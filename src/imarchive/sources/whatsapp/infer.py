@@ -48,6 +48,12 @@ class Profile:
     def regex(self) -> re.Pattern[str]:
         return dialects.compiled(self.families, self.ios_records)
 
+    def foreign(self) -> re.Pattern[str]:
+        """Header lines of the shapes this file is not in: inside a message they show an
+        export of another shape appended after the sample the shape was inferred from."""
+        others = tuple(f.name for f in dialects.FAMILIES if f.name not in self.families)
+        return dialects.compiled(others)
+
 
 def head_lines(text: str, limit: int = SAMPLE_LINES) -> str:
     pos = 0

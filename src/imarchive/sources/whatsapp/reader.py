@@ -41,6 +41,10 @@ SCORE_LINES = 60
 # A record more than this far before its predecessor is probably a quoted header inside a
 # message body (Android cannot tell them apart): reported, never "fixed".
 SUSPICIOUS_BACKWARDS = timedelta(days=1)
+# A line inside a message in the header shape of another export (an export of another
+# phone or locale appended after the sample the shape was inferred from): reported.
+FOREIGN_HEADER = "foreign_header"
+FOREIGN_MESSAGE = "line in another export's header shape kept inside a message"
 
 
 def _locator(line: int, nlines: int) -> str:
@@ -229,6 +233,7 @@ class _Parse:
         tzname = opts.timezone
         crlf = prof.crlf
         plain = dialects.compiled(prof.families) if prof.ios_records else None
+        foreign = prof.foreign()
         long_names = prof.long_names
         recurring = prof.recurring
         kept: dict[str, dict[tuple[str | None, str], int]] = {}
@@ -328,6 +333,8 @@ class _Parse:
                 and instant < prev_instant - SUSPICIOUS_BACKWARDS
             ):
                 rep.warn(loc, "suspicious_record", "timestamp far before the previous message")
+            if nl >= 0 and foreign.search(content, m.end() - offset + nl + 1):
+                rep.warn(loc, FOREIGN_HEADER, FOREIGN_MESSAGE)
             prev_instant = instant
             yield Message(
                 # identity.whatsapp_id, with the instant formatted once per timestamp
