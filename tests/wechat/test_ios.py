@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,43 @@ def test_encrypted_backup_rejected(tmp_path: Path) -> None:
 def test_wrong_key(ios_encrypted: Path) -> None:
     with pytest.raises(SourceError, match="no key matches"):
         read_all(READER, ios_encrypted, ReadOptions(timezone="UTC", keys=("11" * 32,)))
+
+
+def _without_group_contact(ios_tree: Path, tmp_path: Path) -> Path:
+    """A copy whose Friend table no longer holds the group (a group the owner left)."""
+    copy = tmp_path / "tree"
+    shutil.copytree(ios_tree, copy)
+    (contacts,) = copy.rglob("WCDB_Contact.sqlite")
+    with sqlite3.connect(contacts) as conn:
+        conn.execute("DELETE FROM Friend WHERE userName = ?", (layouts.sc.GROUP,))
+    conn.close()
+    return copy
+
+
+def test_chat_missing_from_friend_is_named_by_the_session_list(
+    ios_tree: Path, tmp_path: Path
+) -> None:
+    copy = _without_group_contact(ios_tree, tmp_path)
+    (account,) = (copy / "Documents").iterdir()
+    (account / "session").mkdir()
+    with sqlite3.connect(account / "session" / "session.db") as conn:
+        conn.execute("CREATE TABLE SessionAbstract (UsrName TEXT, CreateTime INTEGER)")
+        conn.execute("INSERT INTO SessionAbstract VALUES (?, 1)", (layouts.sc.GROUP,))
+    conn.close()
+    messages, _ = read_all(READER, copy)
+    group = [m for m in messages if m.conversation_id == layouts.sc.GROUP]
+    assert group and {m.conversation_type for m in group} == {"group"}
+    assert "session.db" in {p.name for p in READER.source_files(candidate_for(copy))}
+    senders = {m.sender_id for m in group if m.direction == "inbound"}
+    assert senders == {layouts.sc.ALICE, layouts.sc.BOB}
+
+
+def test_chat_named_nowhere_is_still_read_as_a_group(ios_tree: Path, tmp_path: Path) -> None:
+    """Under its table hash, but a group: the sender prefix is split off the body."""
+    copy = _without_group_contact(ios_tree, tmp_path)
+    messages, _ = read_all(READER, copy)
+    group = [m for m in messages if m.conversation_id == ios.md5(layouts.sc.GROUP)]
+    assert group and {m.conversation_type for m in group} == {"group"}
+    inbound = [m for m in group if m.direction == "inbound"]
+    assert {m.sender_id for m in inbound} == {layouts.sc.ALICE, layouts.sc.BOB}
+    assert not any((m.body or "").startswith("wxid_") for m in inbound)

@@ -15,6 +15,7 @@ from imarchive.model import Attachment, ConversationType, Message, MessageKind, 
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.wechat import sqlcipher
 from imarchive.sources.wechat.common import (
+    PREFIX,
     BadTime,
     Builder,
     Conversation,
@@ -27,13 +28,21 @@ from imarchive.sources.wechat.common import (
     stream,
     text,
 )
-from imarchive.sources.wechat.dbfiles import Databases, sidecar, skipped_empty, tables
+from imarchive.sources.wechat.dbfiles import (
+    Databases,
+    columns,
+    sidecar,
+    skipped_empty,
+    tables,
+)
 from imarchive.sources.wechat.ios_files import AppFiles, app_files
 from imarchive.sources.wechat.ios_names import load_directory
 from imarchive.sources.wechat.msgtypes import Interpreted
 
 CHAT = re.compile(r"Chat_([0-9a-f]{32})")
 MESSAGE_DB = re.compile(r"message_(\d+)\.sqlite")
+SESSION_DB = "session/session.db"
+PREFIX_SAMPLE = 50  # inbound messages looked at to tell a chat without a name is a group
 WXID = re.compile(rb"[A-Za-z][-_A-Za-z0-9]{5,40}")
 MEDIA = {
     MessageKind.IMAGE: ("Img", ".pic"),
@@ -77,7 +86,11 @@ class IosReader:
         if files is None:
             return out
         for account in files.accounts():
-            rels = [*message_dbs(files, account), f"{account}/DB/WCDB_Contact.sqlite"]
+            rels = [
+                *message_dbs(files, account),
+                f"{account}/DB/WCDB_Contact.sqlite",
+                f"{account}/{SESSION_DB}",
+            ]
             for rel in rels:
                 for suffix in ("", "-wal", "-shm"):
                     path = files.get(rel + suffix)
@@ -121,7 +134,10 @@ class IosReader:
     ) -> Iterator[Message]:
         contact = self._open(dbs, files, f"{account}/DB/WCDB_Contact.sqlite")
         directory, users = load_directory(contact[0] if contact else None)
-        by_hash = {md5(u): u for u in users}
+        # chats of contacts no longer in Friend (a group left, a contact deleted) are still
+        # listed by the session list: their table names map back to usernames through it
+        session = self._open(dbs, files, f"{account}/{SESSION_DB}")
+        by_hash = {md5(u): u for u in (*session_users(session[0] if session else None), *users)}
         owner = by_hash.get(account) or _owner_from_login(files, account)
         if owner is None:
             ctx.report.warn("", "owner_unknown", f"no username matches account folder {account}")
@@ -145,8 +161,9 @@ class IosReader:
                 conv = (
                     emitter.conversation(user)
                     if user
-                    # A chat whose contact is gone: keep it under its table hash.
-                    else Conversation(chat_hash, None, ConversationType.UNKNOWN)
+                    # A chat whose username is nowhere: kept under its table hash, a group
+                    # when its inbound messages carry the sender prefix
+                    else Conversation(chat_hash, None, _unnamed_type(conn, table))
                 )
                 media_dir = f"{account}/{{}}/{chat_hash}"
                 for row in stream(conn, table, "MesLocalID"):
@@ -186,6 +203,28 @@ class IosReader:
                         row=row,
                         attach=attach,
                     )
+
+
+def session_users(conn: sqlite3.Connection | None) -> list[str]:
+    """The usernames of ``session/session.db`` (``SessionAbstract.UsrName``: every chat
+    of the session list)."""
+    if conn is None:
+        return []
+    out: list[str] = []
+    for table in tables(conn):
+        for name, _ in columns(conn, table):
+            if name.lower() in ("usrname", "username"):
+                rows = conn.execute(f'SELECT DISTINCT "{name}" FROM "{table}"')
+                out += [str(r[0]) for r in rows if isinstance(r[0], str) and r[0]]
+    return out
+
+
+def _unnamed_type(conn: sqlite3.Connection, table: str) -> ConversationType:
+    """A group when most of the first inbound messages start with ``wxid:\\n``."""
+    rows = conn.execute(f'SELECT Message FROM "{table}" WHERE Des != 0 LIMIT {PREFIX_SAMPLE}')
+    texts = [r[0] for r in rows if isinstance(r[0], str)]
+    hits = sum(1 for t in texts if PREFIX.match(t))
+    return ConversationType.GROUP if texts and hits * 2 > len(texts) else ConversationType.UNKNOWN
 
 
 def _media(
