@@ -113,6 +113,21 @@ def test_empty_archive_option_is_a_usage_error(tmp_path: Path, export: Path, com
     assert not list((tmp_path / "here" / "_archive" / "batches").iterdir())
 
 
+def test_archive_defaults_to_archive_in_the_working_folder(tmp_path: Path, export: Path) -> None:
+    """Without --archive and IMARCHIVE_ARCHIVE: ./archive, created on first use."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "imarchive", "ingest", str(export), "--timezone", "UTC"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("IMARCHIVE_")},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "archive" / "_archive" / "batches").glob("*.json"))
+    assert {p.name for p in tmp_path.iterdir()} == {export.name, "archive"}
+
+
 def test_zone_from_the_environment_is_checked_and_named(tmp_path: Path, export: Path) -> None:
     proc = run_cli(
         ["ingest", str(export), "--archive", str(tmp_path / "a")],
@@ -204,7 +219,10 @@ def test_exit_70_internal_error_is_short_without_debug(
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_exit_130_on_sigterm_keeps_the_last_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_exit_130_on_sigterm_or_ctrl_c_keeps_the_last_commit(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     big = android_export(tmp_path / "WhatsApp Chat with Big.txt", 300_000)
     for attempt, delay in enumerate((0.2, 0.05, 0.0)):  # sooner if the ingest won the race
         archive = tmp_path / f"a{attempt}"
@@ -228,7 +246,7 @@ def test_exit_130_on_sigterm_keeps_the_last_commit(tmp_path: Path) -> None:
         while not (archive / "_archive" / "lock").exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(delay)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
         if proc.returncode != 0:
             break
