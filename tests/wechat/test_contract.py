@@ -4,7 +4,9 @@ originals untouched, every row a message or a rejection."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,7 +21,7 @@ from imarchive.ingest import IngestOptions, _Context, ingest
 from imarchive.sources import wechat
 from imarchive.sources.base import Reader, ReadOptions
 from imarchive.verify import LEVELS, verify
-from tests.core.helpers import ingest_json
+from tests.core.helpers import ingest_json, read_rows
 from tests.support import candidate_for
 from tests.wechat import layouts
 from tests.wechat.rows import read_all
@@ -292,3 +294,35 @@ def test_a_row_without_an_integer_time_is_rejected_not_dated_1970(
     got = {r.locator: r.reason for r in ctx.report.rejected}
     assert got == want
     assert (ctx.report.rows_rejected, ctx.report.lines_rejected) == (3, 0)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_wechat_message_id_is_the_spec_formula(pc3_plain: Path, tmp_path: Path) -> None:
+    """With a server id: sha256 of `wechat`, account, conversation, server id joined by
+    U+001F. Without one: `local:` + local id, the instant, the sender and sha256(raw)."""
+    archive = tmp_path / "a"
+    ingest_json(archive, pc3_plain)
+    rows = read_rows(archive)
+    local = 0
+    for r in rows:
+        if r["native_id"] is not None:
+            fields = ["wechat", r["account_id"] or "", r["conversation_id"], r["native_id"]]
+        else:
+            local += 1
+            m = re.search(r"localId=(-?\d+)$", r["source_locator"])
+            assert m is not None
+            instant = r["sent_at"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            fields = [
+                "wechat",
+                r["account_id"] or "",
+                r["conversation_id"],
+                f"local:{m.group(1)}",
+                instant,
+                r["sender_id"] or "",
+                _sha(r["raw"]),
+            ]
+        assert r["message_id"] == _sha("\x1f".join(fields)), json.dumps(r, default=str)
+    assert local >= 1 and len(rows) > local
