@@ -409,3 +409,27 @@ def test_an_export_of_another_shape_appended_late_is_reported(tmp_path: Path) ->
     assert len(messages) == 2500 and ctx.report.rejected == []
     assert messages[-1].body.startswith("a2499\n[1/4/23, 10:00:00] Bob: ios 0")
     assert [(w.locator, w.code) for w in ctx.report.warnings] == [("L2500-L2510", "foreign_header")]
+
+
+# SPEC "Kinds": each marker → kind (and its native type), table-driven
+KIND_CASES = [
+    ("VID-20220323-WA0001.mp4 (file attached)", MessageKind.VIDEO, "VID"),
+    ("PTT-20220323-WA0002.opus (file attached)", MessageKind.VOICE, "PTT"),
+    ("STK-20220323-WA0003.webp (file attached)", MessageKind.STICKER, "STK"),
+    ("GIF-20220323-WA0004.mp4 (file attached)", MessageKind.GIF, "GIF"),
+    ("Missed voice call", MessageKind.CALL, "call"),
+    ("Missed group video call", MessageKind.CALL, "call"),
+    ("location: https://maps.google.com/?q=51.5,-0.12", MessageKind.LOCATION, "location"),
+    ("This message was deleted by admin Carol.", MessageKind.UNKNOWN, "deleted"),
+    ("<some unknown marker>", MessageKind.UNKNOWN, "<some unknown marker>"),
+    ("https://example.com/a plain link", MessageKind.TEXT, None),
+]
+
+
+def test_kinds_of_markers(tmp_path: Path) -> None:
+    text = "".join(
+        f"23/03/2022, 13:{k:02} - Alice: {b}\n" for k, (b, _, _) in enumerate(KIND_CASES)
+    )
+    msgs, _ = read_text(tmp_path, text)
+    assert [(m.kind, m.native_type) for m in msgs] == [(k, n) for _, k, n in KIND_CASES]
+    assert msgs[7].deleted is True and [m.body for m in msgs] == [b for b, _, _ in KIND_CASES]
