@@ -223,8 +223,13 @@ def ingest(
     console.quiet = quiet or json_out
     with console.progress("ingest") as progress:
         result = run_ingest(options, progress)
-    # only text exports carry naive local times (their readers infer a date order)
-    if assumed and any("date_order" in i.facts for i in result.inputs if i.status == "ingested"):
+    # only text exports carry naive local times (WhatsApp's readers infer a date order;
+    # the others say so)
+    if assumed and any(
+        "date_order" in i.facts or i.facts.get("local_times")
+        for i in result.inputs
+        if i.status == "ingested"
+    ):
         result.warnings.append(f"no --timezone given: assumed this machine's zone {zone}")
     for i in result.inputs:
         if i.facts.get("date_order_assumed"):

@@ -278,17 +278,25 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
     return result
 
 
+PYWXDUMP = "wechat-pywxdump-csv"
+
+
 def _drop_media_beside_exports(
     results: list[InputResult], opts: IngestOptions
 ) -> list[InputResult]:
     """Media files that sit beside a chat export in a walked folder belong to it. Only
     files that were merely not recognised: a damaged or unreadable file, a .txt or .zip
     (which may hold a chat) and a path the user named are always reported."""
-    chat_dirs = {
-        Path(r.path).parent
-        for r in results
-        if r.status != "rejected" and r.format and r.format.startswith("whatsapp")
-    }
+    read = {r.path: r.format or "" for r in results if r.status != "rejected"}
+    chat_dirs = {Path(p).parent for p, fmt in read.items() if fmt.startswith("whatsapp")}
+    # a PyWxDump CSV's media: FileStorage/… beside it (its rows' `src`)
+    storage = {Path(p).parent / "FileStorage" for p, fmt in read.items() if fmt == PYWXDUMP}
+
+    def media(path: Path) -> bool:
+        if is_media_beside_export(str(path)) and path.parent in chat_dirs:
+            return True
+        return any(path.is_relative_to(d) for d in storage)
+
     given = {str(p) for p in opts.paths}
     return [
         r
@@ -299,8 +307,7 @@ def _drop_media_beside_exports(
             and (r.error or "").startswith(NOT_RECOGNISED)
             and r.path not in given
             and Path(r.path).suffix.lower() not in CHAT_CONTAINERS
-            and is_media_beside_export(r.path)
-            and Path(r.path).parent in chat_dirs
+            and media(Path(r.path))
         )
     ]
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from imarchive.errors import SourceError
 from imarchive.sources import registry
 from imarchive.sources.base import ReadOptions
 from imarchive.sources.wechat import exports
-from tests.core.helpers import ingest_json, read_rows
+from tests.core.helpers import ingest_json, read_rows, run_cli
 from tests.support import candidate_for, read_all
 
 MEMO = exports.READERS[0]
@@ -70,7 +72,7 @@ def test_memotrace_group(tmp_path: Path) -> None:
     assert hello.sent_at == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     assert hello.sent_at_source == str(T0) and hello.source_timezone is None
     assert (hello.sender_id, hello.sender_name) == ("wxid_alice01", "Alice (Acme)")
-    assert hello.account_id == "wxid_owner01"  # the Sender of the owner's rows
+    assert hello.account_id is None  # the export names no owner (--owner gives it)
     assert hello.conversation_id == "/Deal Team" and hello.conversation_type == "group"
     assert hello.native_id is None
     assert hello.raw == (
@@ -78,6 +80,7 @@ def test_memotrace_group(tmp_path: Path) -> None:
     )
     mine = got["L3-L4"]
     assert mine.direction == "outbound" and mine.body == "Line one\r\nline two"
+    assert mine.sender_id == "wxid_owner01"  # the row's Sender
     assert (got["L5"].kind, len(got["L5"].attachments)) == ("image", 1)
     assert got["L5"].attachments[0].status == "omitted"
     assert (
@@ -272,3 +275,214 @@ def test_other_csv_and_text_are_not_taken(tmp_path: Path) -> None:
     for path in (trades, notes):
         cand = candidate_for(path)
         assert all(r.score(cand) == 0 for r in exports.READERS)
+
+
+# -- what an audit of real exports found --------------------------------------------------
+
+
+def _pywx_rows(svr: list[str], talker: str = "wxid_a") -> list[list[Any]]:
+    room = "12345678@chatroom"
+    return [
+        [k + 1, s, "文本", 0, talker, room, f"text {k}", "", f"2023-11-14 10:00:0{k}"]
+        for k, s in enumerate(svr)
+    ]
+
+
+def test_pywxdump_msgsvrid_re_saved_by_a_spreadsheet_is_not_an_id(tmp_path: Path) -> None:
+    """Excel writes 8.23457E+18 for every 19-digit id: taken as the id, three different
+    messages would be one."""
+    path = _csv(tmp_path / "x.csv", exports.PYWXDUMP_HEADER, _pywx_rows(["8.23457E+18"] * 3))
+    messages, ctx = read_all(PYWX, path, BERLIN)
+    assert len({m.message_id for m in messages}) == 3
+    assert {m.native_id for m in messages} == {None}
+    assert [w.code for w in ctx.report.warnings] == ["third_party_export", "server_id_unusable"]
+
+
+def test_pywxdump_placeholder_talkers_are_no_sender_ids(tmp_path: Path) -> None:
+    rows = _pywx_rows(["1", "2"], talker="未知")
+    rows[1][4] = "系统"
+    path = _csv(tmp_path / "x.csv", exports.PYWXDUMP_HEADER, rows)
+    messages, _ = read_all(PYWX, path, BERLIN)
+    assert [(m.sender_id, m.sender_name) for m in messages] == [(None, "未知"), (None, "系统")]
+
+
+def test_pywxdump_owner_keeps_two_custodians_apart(tmp_path: Path) -> None:
+    """The same group from two custodians has the same server ids: with --owner (the
+    wxid the export does not name) each copy is its own rows."""
+    archive = tmp_path / "archive"
+    for who, ids in (("jane", ["71", "72"]), ("john", ["71", "72", "73"])):
+        (tmp_path / who).mkdir()
+        path = _csv(tmp_path / who / "g.csv", exports.PYWXDUMP_HEADER, _pywx_rows(ids))
+        out = ingest_json(archive, path, extra=["--custodian", who, "--owner", f"wxid_{who}"])
+        assert out["inputs"][0]["messages_new"] == len(ids)
+    assert {r["account_id"] for r in read_rows(archive)} == {"wxid_jane", "wxid_john"}
+
+
+def test_pywxdump_attachment_path_too_long_is_missing(tmp_path: Path) -> None:
+    rows = _pywx_rows(["1", "2"])
+    rows[0][2], rows[0][7] = "文件", "FileStorage\\File\\" + "长" * 100 + ".pdf"
+    (tmp_path / "FileStorage" / "File").mkdir(parents=True)
+    messages, _ = read_all(PYWX, _csv(tmp_path / "x.csv", exports.PYWXDUMP_HEADER, rows), BERLIN)
+    assert len(messages) == 2 and messages[0].attachments[0].status == "missing"
+
+
+def test_pywxdump_media_beside_the_csv_are_not_inputs(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    pywxdump(drop)
+    out = ingest_json(tmp_path / "archive", drop)
+    assert [i["format"] for i in out["inputs"]] == ["wechat-pywxdump-csv"]
+    assert out["totals"]["rejected"] == 0
+
+
+def test_memotrace_export_of_all_chats_is_rejected(tmp_path: Path) -> None:
+    rows = [
+        [1, 7, 1, 0, 0, T0, 2, "price is 10", "x", "Broker Li", "李", "李"],
+        [1, 9, 1, 0, 0, T0 + 9, 2, "dinner?", "x", "Family", "家", "妈妈"],
+    ]
+    path = _csv(tmp_path / "messages.csv", exports.MEMOTRACE_HEADER, rows)
+    with pytest.raises(SourceError, match="MemoTrace export of 2 chats"):
+        read_all(MEMO, path, BERLIN)
+
+
+def test_memotrace_overlapping_and_re_saved_exports_add_only_new_messages(tmp_path: Path) -> None:
+    def row(local: int, me: int, shown: str, who: str) -> list[Any]:
+        return [local, 5, 1, 0, me, T0 + local, 2, f"m{local}", shown, "", who, who]
+
+    archive = tmp_path / "archive"
+    first = [row(1, 0, "2023-11-14 23:13:21", "wxid_a"), row(2, 0, "2023-11-14 23:13:22", "wxid_b")]
+    # a later export: the owner spoke since, and a spreadsheet changed how StrTime shows
+    later = [row(1, 0, "2023/11/14 23:13", "wxid_a"), row(2, 0, "2023/11/14 23:13", "wxid_b")]
+    later.append(row(3, 1, "2023/11/14 23:13", "wxid_owner01"))
+    for k, rows in enumerate((first, later)):
+        (tmp_path / str(k)).mkdir()
+        path = _csv(tmp_path / str(k) / "Desk_utf8.csv", exports.MEMOTRACE_HEADER, rows)
+        out = ingest_json(archive, path)
+        assert out["inputs"][0]["messages_new"] == (2 if k == 0 else 1)
+
+
+def test_memotrace_file_message_keeps_its_name(tmp_path: Path) -> None:
+    xml = "<msg><appmsg><title>contract.pdf</title><type>6</type></appmsg></msg>"
+    path = _csv(
+        tmp_path / "A_utf8.csv", exports.MEMOTRACE_HEADER, [[1, 9, 49, 6, 0, T0, 2, xml, "x"]]
+    )
+    (m,), _ = read_all(MEMO, path, BERLIN)
+    assert (m.kind, m.attachments[0].name, m.attachments[0].status) == (
+        "document",
+        "contract.pdf",
+        "omitted",
+    )
+
+
+def test_csv_stray_quote_rejects_its_line_only(tmp_path: Path) -> None:
+    rows = [[k, 9, 1, 0, 0, T0 + k, 2, f"m{k}", "x"] for k in range(1, 20_001)]
+    path = _csv(tmp_path / "A_utf8.csv", exports.MEMOTRACE_HEADER, rows)
+    lines = path.read_bytes().split(b"\r\n")
+    lines[6] = b'6,9,1,0,0,1700000006,2,"broken quote,x'
+    path.write_bytes(b"\r\n".join(lines))
+    messages, ctx = read_all(MEMO, path, BERLIN)
+    assert len(messages) == 19_999
+    assert [(r.locator, r.reason) for r in ctx.report.rejected] == [
+        ("L7", "a quote that is never closed")
+    ]
+
+
+def test_export_whose_every_record_is_rejected_is_rejected(tmp_path: Path) -> None:
+    rows = _pywx_rows(["1", "2"])
+    for r in rows:
+        r[8] = "2023/11/14 10:00"  # a spreadsheet's date format
+    path = _csv(tmp_path / "x.csv", exports.PYWXDUMP_HEADER, rows)
+    with pytest.raises(SourceError, match=r"no record could be read \(2 rejected"):
+        read_all(PYWX, path, BERLIN)
+
+
+def test_local_time_exports_warn_when_no_zone_is_given(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    path = pywxdump(tmp_path / "in")
+    proc = run_cli(["ingest", str(path), "--archive", str(tmp_path / "a"), "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert any("no --timezone given" in w for w in json.loads(proc.stdout)["warnings"])
+
+
+WX_INDEX = (
+    "{title} - 微信聊天记录\n\nAlice (2023-11-14 10:00:00):ok\nOwen (2023-11-14 10:00:30):sure\n"
+)
+
+
+def test_wechat_exporter_index_txt_is_named_by_its_title_line(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    for chat in ("Deal Team", "Alice"):
+        folder = tmp_path / "Owen" / chat
+        folder.mkdir(parents=True)
+        (folder / "index.txt").write_text(WX_INDEX.format(title=chat), encoding="utf-8")
+    out = ingest_json(archive, tmp_path / "Owen", extra=["--custodian", "owen"])
+    assert out["totals"]["messages_new"] == 4  # Alice's "ok" in both chats
+    names = {(r["conversation_id"], r["conversation_name"]) for r in read_rows(archive)}
+    assert names == {("owen/Deal Team", "Deal Team"), ("owen/Alice", "Alice")}
+    (entry, _) = out["inputs"]
+    assert [r["reason"] for r in entry["rejected"]] == [
+        "the export's title line (the chat's name), not a message",
+        "no message line before the first record",
+    ]
+
+
+def test_wechat_exporter_notices_and_transfers_glued_to_the_next_header(tmp_path: Path) -> None:
+    """WechatExporter writes notices and transfers without a line end: the next header
+    follows on the same line. Names seen at line starts tell where it begins."""
+    text = (
+        "Alice (2023-11-14 10:00:00):ok\n"
+        "Owen (2023-11-14 10:00:30):noted\n"
+        "Bob (2023-11-14 10:00:40):here\n"
+        '"Alice" recalled a messageOwen (2023-11-14 10:01:00):wire the funds\n'
+        "Alice (2023-11-14 10:02:00):Weixin Transfer ¥100.00Bob (2023-11-14 10:03:00):thanks\n"
+        "Bob joined the group chatBob (2023-11-14 10:04:00):hi\n"
+    )
+    path = _txt(tmp_path / "Desk.txt", text)
+    messages, _ctx = read_all(TXT, path, ReadOptions(timezone="UTC", owner="Owen"))
+    got = [(m.source_locator, m.kind, m.sender_name, m.body) for m in messages]
+    assert got == [
+        ("L1", "text", "Alice", "ok"),
+        ("L2", "text", "Owen", "noted"),
+        ("L3", "text", "Bob", "here"),
+        ("L4", "system", None, '"Alice" recalled a message'),
+        ("L4", "text", "Owen", "wire the funds"),
+        ("L5", "transfer", "Alice", "Weixin Transfer ¥100.00"),
+        ("L5", "text", "Bob", "thanks"),
+        ("L6", "system", None, "Bob joined the group chat"),
+        ("L6", "text", "Bob", "hi"),
+    ]
+    assert messages[4].direction == "outbound"
+    assert {m.conversation_type for m in messages} == {"group"}
+    assert len({m.message_id for m in messages}) == len(messages)
+
+
+def test_wechat_exporter_bodies_differing_in_line_ends_are_three_messages(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "Alice (2023-11-14 10:00:00):line\r\nnext\n"
+        "Alice (2023-11-14 10:00:00):line\nnext\n"
+        "Alice (2023-11-14 10:00:00):line\rnext\n"
+        "Bob (2023-11-14 10:00:01):x\n"
+    )
+    messages, _ = read_all(TXT, _txt(tmp_path / "A.txt", text), BERLIN)
+    assert len({m.message_id for m in messages}) == 4
+
+
+def test_wechat_exporter_incremental_export_repeats_no_notice(tmp_path: Path) -> None:
+    s = "System Message: Alice recalled a message\n"
+    a, b, c, d = (f"{n} (2023-11-14 10:0{k}:00):m{k}\n" for k, n in enumerate("ABCD"))
+    archive = tmp_path / "archive"
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    extra = ["--conversation", "Desk"]
+    first = ingest_json(archive, _txt(tmp_path / "1" / "x.txt", a + s + b + s + c), extra=extra)
+    second = ingest_json(archive, _txt(tmp_path / "2" / "x.txt", b + s + c + d), extra=extra)
+    assert first["inputs"][0]["messages_new"] == 5
+    assert second["inputs"][0]["messages_new"] == 1  # D only
+
+
+def test_notes_with_one_time_stamped_line_are_no_chat(tmp_path: Path) -> None:
+    notes = tmp_path / "meeting notes.txt"
+    notes.write_text("Decision log (2023-11-14 10:00:00):approved the budget\nnext steps\n")
+    assert TXT.score(candidate_for(notes)) == 0

@@ -8,13 +8,16 @@ says what the export lacks. What they do hold is kept exactly:
 - MemoTrace CSV: the database row (``localId``, ``Type``/``SubType``, ``IsSender``, the epoch
   ``CreateTime``, ``StrContent``) of one chat; group chats add the sender's remark, nickname
   and wxid. No server id, no conversation id: the chat is named by ``--conversation`` or
-  the file name, as for WhatsApp.
-- PyWxDump CSV: server id, type name, sender wxid (the owner as ``我``), the conversation
-  id (``room_name``), the readable text, a media path, and a *local* time string
+  the file name, as for WhatsApp. An export of all chats in one file is rejected.
+- PyWxDump CSV: server id, type name, sender wxid (the owner as ``我``), the conversation id
+  (``room_name``), the readable text, a media path, and a *local* time string
   (``--timezone``).
+- Neither CSV names the owner: ``--owner`` gives the wxid (``account_id``).
 - WechatExporter TXT: ``NAME (YYYY-MM-DD HH:MM:SS):MESSAGE`` in the local time of the
   computer that exported it, bodies over several lines as they are, ``System Message: …``
-  lines without a time (they take the time of the message before them, with a warning).
+  lines without a time, and notices and transfers written with no line end before the next
+  header (told apart by the names that open lines); a timeless record takes the time of
+  the message before it, with a warning. The title line names the chat.
 
 Identity follows the SPEC: the server id where there is one (PyWxDump), else ``local:``
 with the local id (MemoTrace ``localId``, PyWxDump ``id``; for WechatExporter, which has
@@ -30,15 +33,16 @@ import csv
 import hashlib
 import mimetypes
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from imarchive import textio
 from imarchive.errors import SourceError
-from imarchive.identity import wechat_id
+from imarchive.identity import format_instant, wechat_id
 from imarchive.model import (
     Attachment,
     AttachmentStatus,
@@ -76,6 +80,15 @@ MEMOTRACE_HEADER = (
     "Sender",
 )
 MEMOTRACE_SHORT = 9  # one-to-one chats fill only the first nine columns
+MEMOTRACE_ID_COLUMNS = (
+    "localId",
+    "TalkerId",
+    "Type",
+    "SubType",
+    "IsSender",
+    "CreateTime",
+    "StrContent",
+)
 PYWXDUMP_HEADER = (
     "id",
     "MsgSvrID",
@@ -87,9 +100,13 @@ PYWXDUMP_HEADER = (
     "src",
     "CreateTime",
 )
-PYWXDUMP_OWNER = "我"  # "me": how PyWxDump writes the owner as talker
+# talkers that name nobody: "我" (me: the owner), "未知" (a group sender PyWxDump could not
+# resolve), "系统" (the system); kept as the shown name, never as a sender id
+PYWXDUMP_NO_ID = frozenset({"", "我", "未知", "系统"})
+SERVER_ID = re.compile(r"-?[1-9]\d*")
 LOCAL_TIME = "%Y-%m-%d %H:%M:%S"
-FIELD_LIMIT = 1 << 30  # csv's default (128 KiB) would reject a long message
+FIELD_LIMIT = 1 << 26  # csv's default (128 KiB) would reject a long message
+MAX_RECORD_LINES = 10_000  # a record over more lines is a quote that is never closed
 SCORE_LINES = 60
 
 # PyWxDump's type names (both generations of its table) → (base type, app subtype).
@@ -132,6 +149,13 @@ PYWXDUMP_RECALL = "消息撤回"  # "消息撤回1", "消息撤回5", …: a rec
 TXT_HEADER = re.compile(r"(?P<name>.*?) \((?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\):")
 TXT_SYSTEM = re.compile(r"(?:System Message: |系统消息：)")
 TXT_QUOTE_RULE = "\n- - - - - - - - - - - - - - -\n"  # between a quoted message and the reply
+TXT_STAMP = re.compile(r" \((?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\):")
+TXT_TITLE = re.compile(r"(?P<title>.+) - (?:微信聊天记录|WeChat Chat History)")
+TITLE_REASON = "the export's title line (the chat's name), not a message"
+LEAD_REASON = "no message line before the first record"
+SYSTEM_FIRST_REASON = "system message before the first timed message"
+TIME_FROM_PREVIOUS = "system line without a time: given the time of the message before it"
+FORWARDED_ITEM = "a message quoted in a forwarded chat record, with its original sender and time"
 # The body's first words → kind (the English and the Chinese templates).
 TXT_MARKERS: tuple[tuple[str, MessageKind], ...] = (
     ("[Photo]", MessageKind.IMAGE),
@@ -234,29 +258,44 @@ def _strip_end(text: str) -> str:
     return text
 
 
+class _Runaway(Exception):
+    """A record ran over ``MAX_RECORD_LINES`` lines: a quote opened and never closed."""
+
+
 def _csv_records(lines: Iterator[str], report: ReadReport) -> Iterator[_Record]:
-    """The CSV records of ``lines``; a record csv cannot read (a NUL byte) is rejected
-    and reading goes on after it."""
+    """The CSV records of ``lines``. A record csv cannot read (a NUL byte) is rejected and
+    reading goes on after it; so is the line of a stray quote, whose field would otherwise
+    swallow the rest of the file: the lines after it are read again as records."""
     csv.field_size_limit(FIELD_LIMIT)
     consumed: list[str] = []
+    again: deque[str] = deque()  # lines to read again after a stray quote
+    source = iter(lines)
 
     def feed() -> Iterator[str]:
-        for line in lines:
+        while True:
+            line = again.popleft() if again else next(source, None)
+            if line is None:
+                return
             consumed.append(line)
+            if len(consumed) > MAX_RECORD_LINES:
+                raise _Runaway
             yield line
 
     start = 1
-    source = feed()
     while True:
-        reader = csv.reader(source)
         try:
-            for fields in reader:
+            for fields in csv.reader(feed()):
                 text = "".join(consumed)
                 n = len(consumed)
                 consumed.clear()
                 yield _Record(start, n, fields, _strip_end(text))
                 start += n
             return
+        except _Runaway:
+            report.reject(_locator(start, 1), "a quote that is never closed", lines=1)
+            again.extendleft(reversed(consumed[1:]))
+            consumed.clear()
+            start += 1
         except csv.Error as exc:
             n = max(1, len(consumed))
             report.reject(_locator(start, n), f"not a readable CSV record ({exc})", lines=n)
@@ -333,6 +372,7 @@ def _message(
     ref: SourceRef,
     rec_locator: str,
     raw: str,
+    id_text: str | None = None,
     account_id: str | None,
     conversation: tuple[str, str | None, ConversationType],
     info: Interpreted,
@@ -359,7 +399,7 @@ def _message(
             local_id=local_id,
             sent_at=sent_at,
             sender_id=sender_id,
-            raw=_lf(raw),
+            raw=_lf(raw if id_text is None else id_text),
         ),
         platform=Platform.WECHAT,
         source_format=source_format,
@@ -387,6 +427,16 @@ def _message(
         source_locator=rec_locator,
         raw=raw,
     )
+
+
+def _nothing_read(read: int, report: ReadReport) -> None:
+    """An export none of whose records could be read is rejected, not "ingested" empty."""
+    if read == 0 and report.rejected:
+        first = report.rejected[0]
+        raise SourceError(
+            f"no record could be read ({len(report.rejected)} rejected; the first, "
+            f"{first.locator}: {first.reason})"
+        )
 
 
 def _lf(raw: str) -> str:
@@ -435,19 +485,23 @@ class MemoTraceCsvReader:
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         report = ctx.report
         _mark(report, self.name)
-        # pass 1: the owner's wxid and the group test from the sender columns
-        owners: set[str] = set()
+        # pass 1: one chat only, and the group test from the sender columns
+        talkers: set[str] = set()
         inbound: set[str] = set()
         full = False
         ref = ctx.source(candidate.path)
         for rec, v in _rows(ref, ReadReport(), MEMOTRACE_HEADER):
+            talkers.add(v.get("TalkerId", ""))
             if len(rec.fields) < len(MEMOTRACE_HEADER):
                 continue
             full = True
-            who = v.get("Sender", "")
-            if who:
-                (owners if v.get("IsSender") == "1" else inbound).add(who)
-        account = next(iter(owners)) if len(owners) == 1 else None
+            if v.get("IsSender") != "1" and v.get("Sender"):
+                inbound.add(v["Sender"])
+        if len(talkers) > 1:
+            raise SourceError(
+                f"a MemoTrace export of {len(talkers)} chats (TalkerId differs): their "
+                "senders cannot be told apart; export the chats one by one"
+            )
         if not full or len(inbound) == 1:
             ctype = ConversationType.DIRECT
         elif len(inbound) > 1:
@@ -456,6 +510,7 @@ class MemoTraceCsvReader:
             ctype = ConversationType.UNKNOWN
         title = _title(candidate, ctx, "_utf8")
         conversation = (_derived_id(ctx, title), title, ctype)
+        read = 0
         for rec, v in _rows(ref, report, MEMOTRACE_HEADER):
             if len(rec.fields) not in (MEMOTRACE_SHORT, len(MEMOTRACE_HEADER)):
                 report.reject(
@@ -477,30 +532,35 @@ class MemoTraceCsvReader:
                 continue
             outbound = v["IsSender"] == "1"
             sender = v.get("Sender") or None
-            shown = v.get("Remark") or v.get("NickName") or sender
+            if sender in PYWXDUMP_NO_ID:
+                sender = None
             if outbound and sender is None:
-                sender = account
+                sender = ctx.options.owner
             info = interpret(base, v["StrContent"], subtype=sub or None)
-            attachments = [_omitted(None)] if info.media else []
+            read += 1
             yield _message(
                 source_format=self.name,
                 ctx=ctx,
                 ref=ref,
                 rec_locator=rec.locator,
                 raw=rec.text,
-                account_id=account,
+                # the database columns only: a re-export, or a spreadsheet, changes the
+                # display columns (StrTime, Remark, NickName) and would change every id
+                id_text="\x1f".join(v[c] for c in MEMOTRACE_ID_COLUMNS),
+                account_id=ctx.options.owner,  # the export names no owner: --owner
                 conversation=conversation,
                 info=info,
                 sender_id=sender,
-                sender_name=shown,
+                sender_name=v.get("Remark") or v.get("NickName") or sender,
                 direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
                 timezone=None,
                 server_id=None,
                 local_id=v["localId"],
-                attachments=attachments,
+                attachments=[_omitted(info.file_name)] if info.media else [],
             )
+        _nothing_read(read, report)
 
 
 # -- PyWxDump CSV ---------------------------------------------------------------------------
@@ -523,9 +583,15 @@ class PyWxDumpCsvReader:
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         report = ctx.report
         _mark(report, self.name)
+        report.facts["local_times"] = True
         zone = _zone(ctx)
         tz = ctx.options.timezone
         folder = candidate.path.parent
+        unusable = 0  # rows whose MsgSvrID is no integer
+        # the export names no owner: --owner gives the wxid (account_id, and the owner's
+        # sender id), so that two custodians' copies of one group stay apart
+        account = ctx.options.owner
+        read = 0
         ref = ctx.source(candidate.path)
         for rec, v in _rows(ref, report, PYWXDUMP_HEADER):
             if len(rec.fields) != len(PYWXDUMP_HEADER):
@@ -546,15 +612,21 @@ class PyWxDumpCsvReader:
             info = _pywxdump_info(v["type_name"], v["msg"])
             talker = v["talker"]
             outbound = v["is_sender"] == "1"
-            sender_id = None if talker in ("", PYWXDUMP_OWNER) else talker
+            sender_id = account if outbound else None if talker in PYWXDUMP_NO_ID else talker
+            server_id = v["MsgSvrID"].strip()
+            if not SERVER_ID.fullmatch(server_id):
+                # a spreadsheet's 8.23457E+18 is no id: two messages would share it
+                unusable += server_id not in ("", "0")
+                server_id = ""
             attachments = [_media_file(ctx, folder, v["src"])] if info.media else []
+            read += 1
             yield _message(
                 source_format=self.name,
                 ctx=ctx,
                 ref=ref,
                 rec_locator=rec.locator,
                 raw=rec.text,
-                account_id=None,
+                account_id=account,
                 conversation=(conv_id, None, conversation_type(conv_id)),
                 info=info,
                 sender_id=sender_id,
@@ -563,10 +635,18 @@ class PyWxDumpCsvReader:
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
                 timezone=tz,
-                server_id=v["MsgSvrID"],
+                server_id=server_id,
                 local_id=v["id"],
                 attachments=attachments,
             )
+        if unusable:
+            report.warn(
+                "",
+                "server_id_unusable",
+                f"{unusable} rows have a MsgSvrID that is not an integer (re-saved by a "
+                "spreadsheet?): they are identified by their id, time, sender and text",
+            )
+        _nothing_read(read, report)
 
 
 def _pywxdump_info(type_name: str, msg: str) -> Interpreted:
@@ -597,7 +677,11 @@ def _media_file(ctx: ReadContext, folder: Path, src: str) -> Attachment:
     parts = [p for p in src.replace("\\", "/").split("/") if p]
     if parts and all(p not in (".", "..") for p in parts) and ":" not in parts[0]:
         path = folder.joinpath(*parts)
-        if path.is_file() and not path.is_symlink():
+        try:
+            found = path.is_file() and not path.is_symlink()
+        except OSError:  # a name too long for this file system, …: not here
+            found = False
+        if found:
             return ctx.media.store_file(path, name, mime)
     return Attachment(name, None, None, mime, AttachmentStatus.MISSING)
 
@@ -619,6 +703,117 @@ def _txt_line_kind(line: str) -> str | None:
     return None
 
 
+@dataclass
+class _Piece:
+    """One record of a WechatExporter text: a message (``header``), a system line or
+    notice (``system``), or lines that are no record (``title``, ``lead``: before the
+    first record)."""
+
+    kind: str
+    line: int  # first line
+    last: int  # last line
+    name: str | None = None
+    ts: str | None = None
+    body_at: int = 0  # where the body starts in ``text``
+    chunks: list[str] = field(default_factory=list)
+
+    @property
+    def nlines(self) -> int:
+        return self.last - self.line + 1
+
+    @property
+    def text(self) -> str:
+        """As read (line ends as ``\\n``), without the record's own line end."""
+        return _strip_end("".join(self.chunks))
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_at :]
+
+
+class _Names:
+    """Who writes in the chat, from the names of the headers that open lines. One that
+    is another such name with text glued before it (``…a messageOwen``: WechatExporter
+    writes notices and transfers without a line end, so the next header follows on the
+    same line) is no name: the others are trusted, and tell where glued text ends."""
+
+    def __init__(self, seen: Iterable[str], owner: str | None) -> None:
+        names = set(seen) | ({owner} if owner else set())
+        self.trusted = sorted(names, key=len, reverse=True)
+        self.trusted = [n for n in self.trusted if self.split(n) is None]
+
+    def split(self, segment: str) -> tuple[str, str] | None:
+        """(glued text, name) when ``segment`` is a trusted name with text right before
+        it (not a space: "Big Bob" is a name of its own, not "Big " + "Bob")."""
+        for name in self.trusted:
+            if len(segment) > len(name) and segment.endswith(name):
+                glued = segment[: -len(name)]
+                if not glued[-1].isspace():
+                    return glued, name
+        return None
+
+
+def _txt_pieces(ref: SourceRef, report: ReadReport, names: _Names | None) -> Iterator[_Piece]:
+    """The records of the text in file order. With ``names``, a header glued to the text
+    before it on one line is split off: that text ends the record before it, or, when it
+    opens the line, is a notice of its own."""
+    cur: _Piece | None = None
+    lineno = 0
+    for line in _lines(ref, report, newline=None):
+        lineno += 1
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
+            if TXT_TITLE.fullmatch(_strip_end(line)):
+                yield _Piece("title", 1, 1, chunks=[line])
+                continue
+        cuts = _header_cuts(line, names) if names is not None else _line_start_cut(line)
+        head = line[: cuts[0][0]] if cuts else line  # the text before the first header
+        if head:
+            sysm = TXT_SYSTEM.match(head)
+            glued = bool(cuts) and names is not None  # a notice, a header glued after it
+            if sysm or glued or cur is None:
+                if cur is not None:
+                    yield cur
+                kind = "system" if sysm or glued else "lead"
+                cur = _Piece(kind, lineno, lineno, body_at=sysm.end() if sysm else 0)
+            cur.chunks.append(head)
+            cur.last = lineno
+        for k, (start, name, ts, body_at) in enumerate(cuts):
+            if cur is not None:
+                yield cur
+            end = cuts[k + 1][0] if k + 1 < len(cuts) else len(line)
+            cur = _Piece("header", lineno, lineno, name, ts, body_at - start, [line[start:end]])
+    if cur is not None:
+        yield cur
+
+
+def _line_start_cut(line: str) -> list[tuple[int, str, str, int]]:
+    m = TXT_HEADER.match(line)
+    return [(0, m.group("name"), m.group("ts"), m.end())] if m else []
+
+
+def _header_cuts(line: str, names: _Names) -> list[tuple[int, str, str, int]]:
+    """(start, name, time, body start) of every header on the line: the one at its start,
+    and those glued after text, told apart by a trusted name before the time."""
+    out: list[tuple[int, str, str, int]] = []
+    pos = 0
+    for m in TXT_STAMP.finditer(line):
+        segment = line[pos : m.start()]
+        if not out and pos == 0:
+            split = names.split(segment)
+            if split is None:  # a header at the line start
+                out.append((0, segment, m.group("ts"), m.end()))
+            else:
+                out.append((len(split[0]), split[1], m.group("ts"), m.end()))
+        else:
+            split = names.split(segment)
+            if split is None:
+                continue  # a time in the text, no header
+            out.append((pos + len(split[0]), split[1], m.group("ts"), m.end()))
+        pos = m.end()
+    return out
+
+
 class WechatExporterTxtReader:
     name = "wechat-exporter-txt"
     platform = Platform.WECHAT
@@ -632,13 +827,16 @@ class WechatExporterTxtReader:
             return 0.0
         text = textio.decode_head(candidate.head).lstrip("\ufeff")
         lines = [ln.rstrip("\r") for ln in text.split("\n")[:SCORE_LINES]]
-        kinds = [_txt_line_kind(ln) for ln in lines]
+        if lines and TXT_TITLE.fullmatch(lines[0]):
+            lines = lines[1:]
+        filled = [ln for ln in lines if ln.strip()]
+        kinds = [_txt_line_kind(ln) for ln in filled]
         heads = kinds.count("header")
-        if heads == 0:
+        # a chat opens with a record and holds several: one "X (date time):" line in
+        # notes or a log is not one
+        if not kinds or kinds[0] is None or heads < min(2, len(filled)):
             return 0.0
-        first = next((k for k, ln in zip(kinds, lines, strict=True) if ln.strip()), None)
-        score = 0.6 if first is not None else 0.3
-        score += 0.3 * min(1.0, heads / 3)
+        score = 0.6 + 0.3 * min(1.0, heads / 3)
         if candidate.path.suffix.lower() != ".txt":
             score *= 0.8
         return round(score, 3)
@@ -649,66 +847,75 @@ class WechatExporterTxtReader:
     def read(self, candidate: Candidate, ctx: ReadContext) -> Iterator[Message]:
         report = ctx.report
         _mark(report, self.name)
+        report.facts["local_times"] = True
         zone = _zone(ctx)
         ref = ctx.source(candidate.path)
         ending = _ending(ref)
-        # pass 1: who writes (the group test), as for WhatsApp
-        names: set[str] = set()
-        for kind, first, _ in _txt_records(ref, ReadReport()):
-            if kind == "header":
-                m = TXT_HEADER.match(first)
-                assert m is not None
-                names.add(m.group("name"))
-        if len(names) > 2:
+        owner = ctx.options.owner
+        # pass 1: who writes (the group test; the names that tell glued text apart)
+        seen: set[str] = set()
+        title_line: str | None = None
+        for piece in _txt_pieces(ref, ReadReport(), None):
+            if piece.kind == "header" and piece.name is not None:
+                seen.add(piece.name)
+            elif piece.kind == "title":
+                m = TXT_TITLE.fullmatch(piece.text)
+                title_line = m.group("title") if m else None
+        names = _Names(seen, owner)
+        speakers = {n for n in seen if names.split(n) is None}  # not glued ones
+        if len(speakers) > 2:
             ctype = ConversationType.GROUP
-        elif len(names) == 2:
+        elif len(speakers) == 2:
             ctype = ConversationType.DIRECT
         else:
             ctype = ConversationType.UNKNOWN
-        title = _title(candidate, ctx)
+        title = ctx.options.conversation or title_line or _txt_title(candidate)
         conversation = (_derived_id(ctx, title), title, ctype)
-        owner = ctx.options.owner
         tz = ctx.options.timezone
         counts: dict[bytes, int] = {}
-        prev: tuple[datetime, str] | None = None
-        total = 0
-        for kind, text, (line, nlines) in _txt_records(ref, report):
-            total += nlines
-            loc = _locator(line, nlines)
-            if kind is None:
-                report.reject(loc, "no message line before the first record", lines=nlines)
+        prev: datetime | None = None
+        total = read = 0
+        forwarded = False  # inside "<< title" … "title Ends >>" framing
+        for piece in _txt_pieces(ref, report, names):
+            total += piece.nlines
+            loc = _locator(piece.line, piece.nlines)
+            if piece.kind in ("title", "lead"):
+                why = TITLE_REASON if piece.kind == "title" else LEAD_REASON
+                report.reject(loc, why, lines=piece.nlines)
                 continue
-            raw = _strip_end(text)
-            record = raw if ending == "\n" else raw.replace("\n", ending)
-            if kind == "system":
+            text = piece.text
+            record = text if ending == "\n" else text.replace("\n", ending)
+            name: str | None
+            if piece.kind == "system":
                 if prev is None:
-                    report.reject(loc, "system message before the first timed message", nlines)
+                    report.reject(
+                        loc, "system message before the first timed message", piece.nlines
+                    )
                     continue
-                sent_at, ts = prev
-                body = raw[TXT_SYSTEM.match(raw).end() :]  # type: ignore[union-attr]
-                report.warn(
-                    loc,
-                    "time_from_previous",
-                    "system line without a time: given the time of the message before it",
-                )
+                sent_at, name, sent_at_source = prev, None, ""
+                report.warn(loc, "time_from_previous", TIME_FROM_PREVIOUS)
+                body = piece.body
                 info = Interpreted(MessageKind.SYSTEM, None, body, system=True)
-                name = None
-                sent_at_source = ""
+                if body.startswith("<< "):
+                    forwarded = True
+                elif body.endswith(" Ends >>"):
+                    forwarded = False
             else:
-                m = TXT_HEADER.match(raw)
-                assert m is not None
-                ts = m.group("ts")
-                got = _local_instant(ts, zone, report, loc)
+                assert piece.ts is not None
+                got = _local_instant(piece.ts, zone, report, loc)
                 if got is None:
-                    report.reject(loc, "header has an invalid date or time", lines=nlines)
+                    report.reject(loc, "header has an invalid date or time", lines=piece.nlines)
                     continue
-                sent_at = got
-                prev = (sent_at, ts)
-                name = m.group("name")
-                info = _txt_info(raw[m.end() :])
-                sent_at_source = ts
+                sent_at, name, sent_at_source = got, piece.name, piece.ts
+                prev = sent_at
+                info = _txt_info(piece.body)
+                if forwarded:
+                    report.warn(loc, "forwarded_item", FORWARDED_ITEM)
+            # n: earlier records of the file with the same time, name and text (SPEC)
             key = hashlib.sha256(
-                "\x1f".join((sent_at_source, name or "", raw)).encode("utf-8", "surrogatepass")
+                "\x1f".join((format_instant(sent_at), name or "", _lf(text))).encode(
+                    "utf-8", "surrogatepass"
+                )
             ).digest()
             n = counts.get(key, 0)
             counts[key] = n + 1
@@ -716,7 +923,7 @@ class WechatExporterTxtReader:
                 direction = Direction.UNKNOWN
             else:
                 direction = Direction.OUTBOUND if name == owner else Direction.INBOUND
-            attachments = [_omitted(None)] if info.media else []
+            read += 1
             yield _message(
                 source_format=self.name,
                 ctx=ctx,
@@ -734,32 +941,18 @@ class WechatExporterTxtReader:
                 timezone=tz,
                 server_id=None,
                 local_id=str(n),
-                attachments=attachments,
+                attachments=[_omitted(None)] if info.media else [],
             )
         report.lines_total = total
+        _nothing_read(read, report)
 
 
-def _txt_records(
-    ref: SourceRef, report: ReadReport
-) -> Iterator[tuple[str | None, str, tuple[int, int]]]:
-    """(kind, text, (first line, line count)) per record: a header or system line and
-    the continuation lines after it (kind None: lines before the first record)."""
-    kind: str | None = None
-    parts: list[str] = []
-    start = 1
-    line = 0
-    for text in _lines(ref, report, newline=None):
-        line += 1
-        got = _txt_line_kind(text.lstrip("\ufeff") if line == 1 else text)
-        if got is not None and (parts or line > 1):
-            if parts:
-                yield kind, "".join(parts), (start, line - start)
-            kind, parts, start = got, [], line
-        elif got is not None:
-            kind = got
-        parts.append(text.lstrip("\ufeff") if line == 1 else text)
-    if parts:
-        yield kind, "".join(parts), (start, line - start + 1)
+def _txt_title(candidate: Candidate) -> str:
+    """The file's name; WechatExporter's own ``index.txt`` (``index-N``): its folder's."""
+    stem = candidate.path.stem
+    if re.fullmatch(r"index(?:-\d+)?", stem) and candidate.path.parent.name:
+        return candidate.path.parent.name
+    return stem
 
 
 def _txt_info(body: str) -> Interpreted:
