@@ -486,3 +486,18 @@ def test_notes_with_one_time_stamped_line_are_no_chat(tmp_path: Path) -> None:
     notes = tmp_path / "meeting notes.txt"
     notes.write_text("Decision log (2023-11-14 10:00:00):approved the budget\nnext steps\n")
     assert TXT.score(candidate_for(notes)) == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "when"),
+    [("America/New_York", "9999-12-31 23:59:59"), ("Asia/Shanghai", "0001-01-01 00:00:01")],
+)
+def test_local_time_without_an_instant_is_rejected_not_a_crash(
+    tmp_path: Path, zone: str, when: str
+) -> None:
+    rows = _pywx_rows(["1", "2"])
+    rows[0][8] = when
+    path = _csv(tmp_path / "x.csv", exports.PYWXDUMP_HEADER, rows)
+    messages, ctx = read_all(PYWX, path, ReadOptions(timezone=zone))
+    assert len(messages) == 1
+    assert [r.reason for r in ctx.report.rejected] == ["CreateTime is not a local time"]

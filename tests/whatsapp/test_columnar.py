@@ -222,6 +222,23 @@ def test_foreign_headers_inside_messages(tmp_path: Path) -> None:
     check_same(_write(tmp_path, iosfile + inside * 3, "_chat.txt"), block=512, expect_fast=True)
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "UTC"])
+def test_local_times_at_the_ends_of_the_calendar(tmp_path: Path, zone: str) -> None:
+    """The first hours of year 1 east of UTC have no instant a datetime holds: rejected
+    as invalid, by both paths, not a crash (a 4-digit year from 2400 on is a Buddhist
+    era year, so the end of the calendar cannot be written)."""
+    text = (
+        "01/01/2024, 10:00 - Alice: before\n"
+        "01/01/0001, 00:30 - Alice: year one\n"
+        "31/12/9999, 23:30 - Alice: year 9999\n"
+        "02/01/2024, 10:00 - Bob: after\n"
+    )
+    path = _write(tmp_path, text * 2)
+    check_same(path, expect_fast=True, timezone=zone, date_order="dmy")
+    _, report, _ = _read(path, ReadOptions(timezone=zone, date_order="dmy"), fast=False)
+    assert len(report.rejected) == (2 if zone == "Asia/Shanghai" else 0)
+
+
 def test_not_utf8_falls_back(tmp_path: Path) -> None:
     text = "01/03/2024, 10:00 - Alice: caf\xe9\n13/03/2024, 10:01 - Bob: ok\n"
     path = _write(tmp_path, text.encode("cp1252"))

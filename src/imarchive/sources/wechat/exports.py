@@ -63,7 +63,7 @@ from imarchive.sources.wechat.msgtypes import (
     interpret,
 )
 from imarchive.sources.wechat.names import conversation_type
-from imarchive.sources.whatsapp.timeparse import ZoneResolver
+from imarchive.sources.whatsapp.timeparse import BadTimestamp, ZoneResolver
 
 MEMOTRACE_HEADER = (
     "localId",
@@ -459,7 +459,10 @@ def _local_instant(
         local = datetime.strptime(text.strip(), LOCAL_TIME)
     except ValueError:
         return None
-    res = zone.resolve(local)
+    try:
+        res = zone.resolve(local)
+    except BadTimestamp:  # no instant a datetime can hold
+        return None
     if res.shift is not None:
         report.warn(locator, res.shift, f"local time in a DST {res.shift[4:]}: resolved per policy")
     return res.instant

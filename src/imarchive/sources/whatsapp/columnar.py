@@ -799,8 +799,10 @@ class _Pass2:
                 valid &= ~sel  # a DST transition on that day: per record
             else:
                 offsets[sel] = off
-        slow |= ~valid
         instant = (days * 86400 + secs - offsets) * _US
+        # an instant a datetime cannot hold (hours of years 1 and 9999): the exact code
+        valid &= (instant >= _MIN_US) & (instant <= _MAX_US)
+        slow |= ~valid
         body_start = np.minimum(np.where(slow, content_end, start + pos + 2), content_end)
         # the exact code, per record, for the rest
         accepted = np.ones(n, dtype=bool)
@@ -906,9 +908,9 @@ class _Pass2:
         ts = m.group("ts")
         try:
             local = p._local(m, "", self.fam, self.order)
+            res = p.zone.resolve(local)
         except (BadTimestamp, ValueError, KeyError):
             return None
-        res = p.zone.resolve(local)
         instant = res.instant
         if self.prof.crlf and rec.endswith("\r\n"):
             content = rec[:-2]
@@ -1269,6 +1271,8 @@ class _Pass2:
 
 
 _YEAR_1000_US = (datetime(1000, 1, 1) - _EPOCH) // timedelta(microseconds=1)
+_MIN_US = (datetime.min - _EPOCH) // timedelta(microseconds=1)
+_MAX_US = (datetime.max - _EPOCH) // timedelta(microseconds=1)
 
 
 _DIGITS2 = np.array([[48 + i // 10, 48 + i % 10] for i in range(100)], dtype=np.uint8)

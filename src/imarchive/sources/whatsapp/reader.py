@@ -261,10 +261,10 @@ class _Parse:
             if ts != last_ts:
                 try:
                     local = self._local(m, prefix, fam, prof.orders[fi])
+                    res = self.zone.resolve(local)
                 except (BadTimestamp, ValueError, KeyError):
                     rep.reject(loc, "header has an invalid date or time", lines=nlines)
                     continue
-                res = self.zone.resolve(local)
                 instant = res.instant
                 instant_text = format_instant(instant)
                 last_ts = ts
@@ -330,7 +330,7 @@ class _Parse:
             elif (
                 prev_instant is not None
                 and plain is None
-                and instant < prev_instant - SUSPICIOUS_BACKWARDS
+                and prev_instant - instant > SUSPICIOUS_BACKWARDS
             ):
                 rep.warn(loc, "suspicious_record", "timestamp far before the previous message")
             if nl >= 0 and foreign.search(content, m.end() - offset + nl + 1):

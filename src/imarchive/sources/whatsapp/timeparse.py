@@ -91,6 +91,14 @@ class ZoneResolver:
         return offs.pop() if len(offs) == 1 else None
 
     def resolve(self, local: datetime) -> Resolved:
+        """The instant of a local time; ``BadTimestamp`` when it has none that a
+        datetime can hold (the first or last hours of years 1 and 9999)."""
+        try:
+            return self._resolve(local)
+        except OverflowError as exc:
+            raise BadTimestamp from exc
+
+    def _resolve(self, local: datetime) -> Resolved:
         key = (local.year, local.month, local.day)
         try:
             off = self._days[key]
