@@ -118,3 +118,17 @@ def test_chat_named_nowhere_is_still_read_as_a_group(ios_tree: Path, tmp_path: P
     inbound = [m for m in group if m.direction == "inbound"]
     assert {m.sender_id for m in inbound} == {layouts.sc.ALICE, layouts.sc.BOB}
     assert not any((m.body or "").startswith("wxid_") for m in inbound)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all, just bytes" * 50])
+def test_unreadable_session_list_is_a_warning(
+    ios_tree: Path, tmp_path: Path, content: bytes
+) -> None:
+    """session.db only helps name chats: a damaged one does not reject the backup."""
+    copy = _without_group_contact(ios_tree, tmp_path)
+    (account,) = (copy / "Documents").iterdir()
+    (account / "session").mkdir()
+    (account / "session" / "session.db").write_bytes(content)
+    messages, ctx = read_all(READER, copy)
+    assert len(messages) == len(read_all(READER, ios_tree)[0])
+    assert [w.code for w in ctx.report.warnings] == ["session_list_unreadable"]

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from imarchive.errors import SourceError
+from imarchive.errors import SourceError, database_reason
 from imarchive.model import Attachment, ConversationType, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.wechat import sqlcipher
@@ -136,8 +136,14 @@ class IosReader:
         directory, users = load_directory(contact[0] if contact else None)
         # chats of contacts no longer in Friend (a group left, a contact deleted) are still
         # listed by the session list: their table names map back to usernames through it
-        session = self._open(dbs, files, f"{account}/{SESSION_DB}")
-        by_hash = {md5(u): u for u in (*session_users(session[0] if session else None), *users)}
+        try:
+            session = self._open(dbs, files, f"{account}/{SESSION_DB}")
+            in_session = session_users(session[0] if session else None)
+        except (sqlite3.DatabaseError, SourceError) as exc:  # a help, not a source of rows
+            reason = exc.reason if isinstance(exc, SourceError) else database_reason(exc)
+            ctx.report.warn("", "session_list_unreadable", f"{SESSION_DB}: {reason}")
+            in_session = []
+        by_hash = {md5(u): u for u in (*in_session, *users)}
         owner = by_hash.get(account) or _owner_from_login(files, account)
         if owner is None:
             ctx.report.warn("", "owner_unknown", f"no username matches account folder {account}")
@@ -221,8 +227,11 @@ def session_users(conn: sqlite3.Connection | None) -> list[str]:
 
 def _unnamed_type(conn: sqlite3.Connection, table: str) -> ConversationType:
     """A group when most of the first inbound messages start with ``wxid:\\n``."""
-    rows = conn.execute(f'SELECT Message FROM "{table}" WHERE Des != 0 LIMIT {PREFIX_SAMPLE}')
-    texts = [r[0] for r in rows if isinstance(r[0], str)]
+    try:
+        rows = conn.execute(f'SELECT Message FROM "{table}" WHERE Des != 0 LIMIT {PREFIX_SAMPLE}')
+        texts = [r[0] for r in rows if isinstance(r[0], str)]
+    except sqlite3.OperationalError:  # no such column: nothing to tell
+        return ConversationType.UNKNOWN
     hits = sum(1 for t in texts if PREFIX.match(t))
     return ConversationType.GROUP if texts and hits * 2 > len(texts) else ConversationType.UNKNOWN
 
