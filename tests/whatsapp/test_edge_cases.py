@@ -47,11 +47,15 @@ def test_02_author_containing_colon_space(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "event",
+    ["created group “Tardis”", "added Alice", "removed Bob", "left", "changed this group's icon"],
+)
 def test_02_author_with_colon_space_who_also_has_an_event_and_an_empty_body(
-    tmp_path: Path,
+    tmp_path: Path, event: str
 ) -> None:
     text = (
-        "23/03/2022, 13:30 - Dr. Who: The Doctor created group “Tardis”\n"
+        f"23/03/2022, 13:30 - Dr. Who: The Doctor {event}\n"
         "23/03/2022, 13:31 - Dr. Who: The Doctor: hello\n"
         "23/03/2022, 13:32 - Alice: hi\n"
         "23/03/2022, 13:33 - Dr. Who: The Doctor: bye\n"
@@ -59,7 +63,7 @@ def test_02_author_with_colon_space_who_also_has_an_event_and_an_empty_body(
     )
     msgs, _ = read_text(tmp_path, text)
     assert [(m.sender_name, m.kind, m.body) for m in msgs] == [
-        (None, MessageKind.SYSTEM, "Dr. Who: The Doctor created group “Tardis”"),
+        (None, MessageKind.SYSTEM, f"Dr. Who: The Doctor {event}"),
         ("Dr. Who: The Doctor", MessageKind.TEXT, "hello"),
         ("Alice", MessageKind.TEXT, "hi"),
         ("Dr. Who: The Doctor", MessageKind.TEXT, "bye"),
@@ -321,6 +325,19 @@ def test_these_group_events_make_a_group(tmp_path: Path, event: str) -> None:
     messages, _ = read_text(tmp_path, text)
     assert {m.conversation_type for m in messages} == {ConversationType.GROUP}
     assert messages[1].kind is MessageKind.SYSTEM
+
+
+@pytest.mark.parametrize("event", ["Dan left", "You left", "You're now an admin"])
+def test_group_events_in_an_ios_file_with_crlf_record_ends(tmp_path: Path, event: str) -> None:
+    """A real iOS export: records end with CRLF, bare LF inside messages; the CR before
+    the record end must not hide an event that ends the line."""
+    text = (
+        "[14/03/2024, 10:00:00] Alice: hi\nsecond line\r\n"
+        f"{LRM}[14/03/2024, 10:01:00] {LRM}{event}\r\n"
+        "[14/03/2024, 10:02:00] Bob: yo\r\n"
+    )
+    messages, _ = read_text(tmp_path, text, name="_chat.txt")
+    assert {m.conversation_type for m in messages} == {ConversationType.GROUP}
 
 
 def test_ios_notice_of_a_deleted_group_icon_is_system(tmp_path: Path) -> None:

@@ -119,22 +119,18 @@ def long_names(sample: str, rx: re.Pattern[str]) -> dict[str, str]:
         ((second, count),) = seen.items()
         if count < 2:
             continue
-        if all(r == second + ":" or _event_after(r, second) for r in loose.get(author, ())):
+        if all(r == second + ":" or event_of_long_name(r, second) for r in loose.get(author, ())):
             out[author] = f"{author}: {second}"
     return out
 
 
-def _event_after(text: str, name: str) -> bool:
-    """``text`` is ``name`` followed by an event phrase (`` created group``, …)."""
-    return (
-        text.startswith(name + " ") and markers.SYSTEM_IN_AUTHOR.match(text, len(name)) is not None
-    )
-
-
-def event_of_long_name(first: str, full: str) -> bool:
-    """The first line of a record is an authorless event line whose actor is the
-    long-named participant ``full`` (``Dr. Who: The Doctor created group "X"``)."""
-    return _event_after(first, full)
+def event_of_long_name(text: str, name: str) -> bool:
+    """``text`` is ``name`` followed by an event phrase (`` created group``, `` added``,
+    `` left``, …): an event line whose actor is ``name``."""
+    if not text.startswith(name + " "):
+        return False
+    rest = text[len(name) :]
+    return bool(markers.SYSTEM_IN_AUTHOR.match(rest) or markers.GROUP_EVENT.search(rest))
 
 
 def record_terminators(sample: str, rx: re.Pattern[str], ios: bool) -> tuple[bool, bool]:
@@ -246,7 +242,8 @@ class Prepass:
 
     def _author(self, block: str, m: re.Match[str]) -> None:
         end = block.find("\n", m.end())
-        first = block[m.end() : end if end >= 0 else len(block)]
+        # without the CR of an iOS record end (the event patterns anchor at the end)
+        first = block[m.end() : end if end >= 0 else len(block)].rstrip("\r")
         author, off = split_author(first)
         if author is None:
             if not self.p.group_events and markers.GROUP_EVENT.search(first):
