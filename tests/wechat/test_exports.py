@@ -90,7 +90,8 @@ def test_memotrace_group(tmp_path: Path) -> None:
         "L7": "CreateTime is empty",
         "L9": "10 fields, expected 9 or 12",
     }
-    assert ctx.report.lines_rejected == 2 and ctx.report.lines_total == 9
+    # the lines of the records (not the header): each in a message or rejected
+    assert ctx.report.lines_rejected == 2 and ctx.report.lines_total == 8
     assert ctx.report.facts["third_party_export"] == "wechat-memotrace-csv"
     assert [w.code for w in ctx.report.warnings] == ["third_party_export"]
 
@@ -501,3 +502,16 @@ def test_local_time_without_an_instant_is_rejected_not_a_crash(
     messages, ctx = read_all(PYWX, path, ReadOptions(timezone=zone))
     assert len(messages) == 1
     assert [r.reason for r in ctx.report.rejected] == ["CreateTime is not a local time"]
+
+
+def test_pywxdump_media_path_through_a_linked_folder_is_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.dat").write_bytes(b"not the export's")
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "FileStorage").symlink_to(outside, target_is_directory=True)
+    rows = _pywx_rows(["1"])
+    rows[0][2], rows[0][7] = "图片", "FileStorage\\secret.dat"
+    (m,), _ = read_all(PYWX, _csv(export / "x.csv", exports.PYWXDUMP_HEADER, rows), BERLIN)
+    assert m.attachments[0].status == "missing"

@@ -450,3 +450,18 @@ def test_kinds_of_markers(tmp_path: Path) -> None:
     msgs, _ = read_text(tmp_path, text)
     assert [(m.kind, m.native_type) for m in msgs] == [(k, n) for _, k, n in KIND_CASES]
     assert msgs[7].deleted is True and [m.body for m in msgs] == [b for b, _, _ in KIND_CASES]
+
+
+def test_body_lines_in_a_legacy_shape_are_not_foreign_headers(tmp_path: Path) -> None:
+    text = "23/03/2022, 13:31 - Alice: plan\n5 May 10:30 - review\n23/03/2022, 13:32 - Bob: ok\n"
+    _, ctx = read_text(tmp_path, text)
+    assert ctx.report.warnings == []
+
+
+def test_ios_notice_naming_someone_whose_name_ends_like_a_marker(tmp_path: Path) -> None:
+    text = (
+        "[14/03/2024, 10:00:00] Alice: hi\r\n"
+        f"{LRM}[14/03/2024, 10:01:00] Team: {LRM}Alice added Tomis\r\n"
+    )
+    messages, _ = read_text(tmp_path, text, name="_chat.txt")
+    assert (messages[1].kind, messages[1].sender_name) == (MessageKind.SYSTEM, None)

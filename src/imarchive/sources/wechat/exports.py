@@ -356,11 +356,11 @@ def _rows(
     first = next(records, None)
     if first is None or tuple(f.strip().lstrip("\ufeff") for f in first.fields) != header:
         raise SourceError("the first line is not the export's column header")
-    total = first.nlines
+    total = 0  # the lines of the records: every one is in a message or rejected
     for rec in records:
-        total += rec.nlines
         if not rec.fields:  # a blank line
             continue
+        total += rec.nlines
         yield rec, dict(zip(header, rec.fields, strict=False))
     report.lines_total = total
 
@@ -680,8 +680,9 @@ def _media_file(ctx: ReadContext, folder: Path, src: str) -> Attachment:
     parts = [p for p in src.replace("\\", "/").split("/") if p]
     if parts and all(p not in (".", "..") for p in parts) and ":" not in parts[0]:
         path = folder.joinpath(*parts)
-        try:
-            found = path.is_file() and not path.is_symlink()
+        try:  # a regular file below the CSV's folder, reached through no link
+            steps = [folder.joinpath(*parts[: k + 1]) for k in range(len(parts))]
+            found = path.is_file() and not any(p.is_symlink() for p in steps)
         except OSError:  # a name too long for this file system, …: not here
             found = False
         if found:

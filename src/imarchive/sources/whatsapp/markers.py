@@ -78,7 +78,7 @@ _DOC_OMITTED = re.compile(
 )
 
 # a body can only be a "document omitted" line if it holds one of these (cheap test first)
-_DOC_OMITTED_WORDS = ("omitted", "weggel", "omi", "ocult", "omess", "отсутству")
+_DOC_OMITTED_WORDS = ("omi", "weggel", "ocult", "omess", "отсутству")
 
 # Android "(file attached)" after the file name; the caption follows on the next line.
 _ATTACHED_ANDROID = re.compile(
@@ -192,7 +192,7 @@ _LONE_MARKER = re.compile(r"<[^<>\n]{1,80}>")
 _NOT_MEDIA = (
     r"(?!.*<\u200e?(?:attached|Anhang|adjunto|pièce jointe|anexo|allegato|bijlage|вложение"
     r"|附件|添付ファイル)\s?[:：])"
-    r"(?!.*(?:omitted|weggelassen|omitido|omis|ocultado|omesso|weggelaten|отсутствует)$)"
+    r"(?!.*[\s\u200e](?:omitted|weggelassen|omitido|omis|ocultado|omesso|weggelaten|отсутствует)$)"
 )
 SYSTEM_NOTICE = re.compile(
     _NOT_MEDIA
