@@ -53,6 +53,8 @@ def archive_path(given: str | None) -> Path:
     if given is not None and not given.strip():
         raise UsageError("--archive is empty (an unset variable?)")
     env = os.environ.get("IMARCHIVE_ARCHIVE")
+    if given is None and env is not None and not env.strip():
+        raise UsageError("IMARCHIVE_ARCHIVE is set but empty (unset it, or give the path)")
     path = Path(given) if given is not None else Path(env or "archive")
     if str(path).startswith("~"):
         # cron and quoted paths leave it as is; a folder named "~" is never what was meant

@@ -111,6 +111,18 @@ def test_empty_archive_option_is_a_usage_error(tmp_path: Path, export: Path, com
     assert proc.returncode == ExitCode.USAGE, proc.stderr
     assert proc.stderr.startswith("error: --archive is empty")
     assert not list((tmp_path / "here" / "_archive" / "batches").iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMARCHIVE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "imarchive", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path / "here",
+        env=env | {"IMARCHIVE_ARCHIVE": ""},
+        check=False,
+    )
+    assert proc.returncode == ExitCode.USAGE, proc.stderr
+    assert proc.stderr.startswith("error: IMARCHIVE_ARCHIVE is set but empty")
+    assert not (tmp_path / "here" / "archive").exists()
 
 
 def test_archive_defaults_to_archive_in_the_working_folder(tmp_path: Path, export: Path) -> None:
