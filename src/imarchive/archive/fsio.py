@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 20
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP  # 0440 before umask; committed files are never written
 
 
 def fsync_dir(path: Path) -> None:
