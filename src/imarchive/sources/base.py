@@ -128,6 +128,10 @@ class ReadContext(Protocol):
 
 
 class Reader(Protocol):
+    """A source format. A reader may also define ``explain(candidate) -> str | None``:
+    why a file no reader took is not its format when it looks like one often taken for
+    it (detection gives that reason instead of "not recognised")."""
+
     name: str  # the source_format written into rows, e.g. "whatsapp-txt"
     platform: Platform
     description: str  # one line for `imarchive formats`: what it reads and how it is detected

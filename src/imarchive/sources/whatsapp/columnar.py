@@ -61,7 +61,7 @@ from imarchive.sources.whatsapp.reader import (
     SUSPICIOUS_BACKWARDS,
     _Parse,
 )
-from imarchive.sources.whatsapp.timeparse import BadTimestamp, ymd
+from imarchive.sources.whatsapp.timeparse import BadTimestamp, dst_message, ymd
 
 FAST_MIN_BYTES = 1 << 20  # smaller exports take milliseconds on the exact path
 BLOCK_SIZE = 1024 * 1024  # a bigger block saves little time and costs peak memory
@@ -950,9 +950,7 @@ class _Pass2:
         theirs), in the exact reader's order within a record."""
         flagged: dict[int, list[tuple[str, str]]] = {}
         for j, shift in shifts.items():
-            flagged.setdefault(j, []).append(
-                (shift, f"local time in a DST {shift[4:]}: resolved per policy")
-            )
+            flagged.setdefault(j, []).append((shift, dst_message(shift)))
         if self.shape.ios_records:
             looks = hdr.looks.copy()
             looks[hdr.lines] = False  # header-looking lines inside records

@@ -245,6 +245,15 @@ LOOKALIKES: tuple[LookAlike, ...] = (
 )
 
 
+def lookalike(text: str) -> str | None:
+    """Why ``text`` is not a WhatsApp export when it looks like a format often taken for
+    one (a viewer's or KakaoTalk's export), else None."""
+    for look in LOOKALIKES:
+        if look.pattern.search(text):
+            return f"looks like {look.name}, not a WhatsApp export"
+    return None
+
+
 def family_pattern(family: Family, prefix: str = "") -> str:
     return family.pattern.replace("~", prefix)
 

@@ -31,6 +31,7 @@ from imarchive.sources.whatsapp.lines import iter_pieces
 from imarchive.sources.whatsapp.timeparse import (
     BadTimestamp,
     ZoneResolver,
+    dst_message,
     hour24,
     month_number,
     ymd,
@@ -55,9 +56,8 @@ def score_text(text: str, filename: str) -> float:
     """How much the first lines of a text look like a WhatsApp export, in [0, 1]."""
     if not text:
         return 0.0
-    for look in dialects.LOOKALIKES:
-        if look.pattern.search(text):
-            return 0.0
+    if dialects.lookalike(text):
+        return 0.0
     if "\n" not in text:  # old Mac line ends (or one line)
         text = text.replace("\r", "\n")
     lines = infer.head_lines(text, SCORE_LINES).split("\n")
@@ -103,11 +103,7 @@ class WhatsAppTxtReader:
         the formats often taken for it (a viewer's or KakaoTalk's export)."""
         if candidate.is_dir or candidate.zip_names is not None:
             return None
-        text = textio.decode_head(candidate.head)
-        for look in dialects.LOOKALIKES:
-            if look.pattern.search(text):
-                return f"looks like {look.name}, not a WhatsApp export"
-        return None
+        return dialects.lookalike(textio.decode_head(candidate.head))
 
     def source_files(self, candidate: Candidate) -> list[Path]:
         if candidate.is_dir:
@@ -177,10 +173,7 @@ class _Parse:
         sample = infer.head_lines(first)
         profile = infer.analyse_sample(sample)
         if profile is None:
-            for look in dialects.LOOKALIKES:
-                if look.pattern.search(sample):
-                    raise SourceError(f"looks like {look.name}, not a WhatsApp export")
-            raise SourceError("no WhatsApp message header found")
+            raise SourceError(dialects.lookalike(sample) or "no WhatsApp message header found")
         profile.newline = newline
         pre = infer.Prepass(profile, self.src.size)
         pre.feed(first)
@@ -270,7 +263,7 @@ class _Parse:
                 last_ts = ts
                 shift = res.shift
             if shift is not None:
-                rep.warn(loc, shift, f"local time in a DST {shift[4:]}: resolved per policy")
+                rep.warn(loc, shift, dst_message(shift))
             # body: everything after the header, minus the record terminator only
             if crlf and rec.endswith("\r\n"):
                 content = rec[:-2]

@@ -67,6 +67,11 @@ def hour24(hour: int, period: str | None) -> int:
     return h
 
 
+def dst_message(shift: str) -> str:
+    """The warning of a local time in a DST fold or gap (``shift``: its code)."""
+    return f"local time in a DST {shift[4:]}: resolved per policy"
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     instant: datetime
