@@ -196,23 +196,28 @@ class Builder:
         info: Interpreted,
         sender_id: str | None,
         sender_name: str | None,
-        outbound: bool,
+        outbound: bool | None,
         sent_at: datetime,
         sent_at_source: str,
-        server_id: int,
-        local_id: int,
+        server_id: int | str | None,
+        local_id: int | str,
         ref: SourceRef,
         locator: str,
-        row: Row,
+        raw: str,
         attachments: list[Attachment],
+        id_raw: str | None = None,
+        source_timezone: str | None = None,
     ) -> Message:
+        """The message of one row or record: ``outbound`` None is an unknown direction;
+        the id hashes ``id_raw`` instead of ``raw`` where given (SPEC identity)."""
         if info.system:
             direction = Direction.SYSTEM
             sender_id = sender_name = None
+        elif outbound is None:
+            direction = Direction.UNKNOWN
         else:
             direction = Direction.OUTBOUND if outbound else Direction.INBOUND
-        raw = row.raw()
-        native_id = str(server_id) if server_id else None
+        native_id = str(server_id) if server_id not in (None, 0, "", "0") else None
         mid = wechat_id(
             self.account_id,
             conv.id,
@@ -220,7 +225,7 @@ class Builder:
             local_id=local_id,
             sent_at=sent_at,
             sender_id=sender_id,
-            raw=raw,
+            raw=raw if id_raw is None else id_raw,
         )
         return Message(
             message_id=mid,
@@ -236,7 +241,7 @@ class Builder:
             direction=direction,
             sent_at=sent_at,
             sent_at_source=sent_at_source,
-            source_timezone=None,
+            source_timezone=source_timezone,
             kind=info.kind,
             native_type=info.native_type,
             body=info.body,
@@ -305,7 +310,7 @@ class Emitter:
             local_id=local_id,
             ref=ref,
             locator=locator,
-            row=row,
+            raw=row.raw(),
             attachments=attachments,
         )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from imarchive.errors import SourceError
-from imarchive.model import ConversationType, Direction, Message, Platform
+from imarchive.model import ConversationType, Message, Platform
 from imarchive.sources.base import Candidate, ReadContext, ReadReport
 from imarchive.sources.wechat.common import BadTime, sent_time
 from imarchive.sources.wechat.exports.shared import (
@@ -132,7 +132,7 @@ class MemoTraceCsvReader:
                 info=info,
                 sender_id=sender,
                 sender_name=v.get("Remark") or v.get("NickName") or sender,
-                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+                outbound=outbound,
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
                 timezone=None,

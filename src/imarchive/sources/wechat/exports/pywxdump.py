@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from imarchive.model import Attachment, AttachmentStatus, Direction, Message, MessageKind, Platform
+from imarchive.model import Attachment, AttachmentStatus, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext
 from imarchive.sources.wechat.exports.shared import (
     NOBODY,
@@ -143,7 +143,7 @@ class PyWxDumpCsvReader:
                 info=info,
                 sender_id=sender_id,
                 sender_name=talker or None,
-                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+                outbound=outbound,
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
                 timezone=tz,

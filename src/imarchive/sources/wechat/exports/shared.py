@@ -7,16 +7,14 @@ import mimetypes
 from datetime import datetime
 
 from imarchive.errors import SourceError
-from imarchive.identity import wechat_id
 from imarchive.model import (
     Attachment,
     AttachmentStatus,
     ConversationType,
-    Direction,
     Message,
-    Platform,
 )
 from imarchive.sources.base import Candidate, ReadContext, ReadReport, SourceRef
+from imarchive.sources.wechat.common import Builder, Conversation
 from imarchive.sources.wechat.msgtypes import Interpreted
 from imarchive.sources.whatsapp.timeparse import BadTimestamp, ZoneResolver, dst_message
 
@@ -67,7 +65,7 @@ def export_message(
     info: Interpreted,
     sender_id: str | None,
     sender_name: str | None,
-    direction: Direction,
+    outbound: bool | None,
     sent_at: datetime,
     sent_at_source: str,
     timezone: str | None,
@@ -75,46 +73,24 @@ def export_message(
     local_id: str,
     attachments: list[Attachment],
 ) -> Message:
-    conv_id, conv_name, conv_type = conversation
-    if info.system:
-        direction = Direction.SYSTEM
-        sender_id = sender_name = None
-    native_id = server_id if server_id not in (None, "", "0") else None
-    return Message(
-        message_id=wechat_id(
-            account_id,
-            conv_id,
-            native_id,
-            local_id=local_id,
-            sent_at=sent_at,
-            sender_id=sender_id,
-            raw=lf(raw if id_text is None else id_text),
-        ),
-        platform=Platform.WECHAT,
-        source_format=source_format,
-        account_id=account_id,
-        custodian=ctx.options.custodian,
-        conversation_id=conv_id,
-        conversation_name=conv_name,
-        conversation_type=conv_type,
+    """The message of one record (``Builder.build``, as for the databases): its id hashes
+    ``id_text`` (else the record) with ``\\n`` line ends."""
+    return Builder(source_format, account_id, ctx.options.custodian).build(
+        conv=Conversation(*conversation),
+        info=info,
         sender_id=sender_id,
         sender_name=sender_name,
-        direction=direction,
+        outbound=outbound,
         sent_at=sent_at,
         sent_at_source=sent_at_source,
-        source_timezone=timezone,
-        kind=info.kind,
-        native_type=info.native_type,
-        body=info.body,
-        edited=False,
-        deleted=info.deleted,
-        attachments=attachments,
-        reply_to=info.reply_to,
-        native_id=native_id,
-        source_sha256=ref.sha256,
-        source_path=ref.display,
-        source_locator=rec_locator,
+        server_id=server_id,
+        local_id=local_id,
+        ref=ref,
+        locator=rec_locator,
         raw=raw,
+        attachments=attachments,
+        id_raw=lf(raw if id_text is None else id_text),
+        source_timezone=timezone,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from imarchive import textio
 from imarchive.identity import format_instant
-from imarchive.model import ConversationType, Direction, Message, MessageKind, Platform
+from imarchive.model import ConversationType, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext, ReadReport
 from imarchive.sources.wechat.exports.shared import (
     derived_id,
@@ -291,10 +291,6 @@ class WechatExporterTxtReader:
             ).digest()
             n = counts.get(key, 0)
             counts[key] = n + 1
-            if owner is None:
-                direction = Direction.UNKNOWN
-            else:
-                direction = Direction.OUTBOUND if name == owner else Direction.INBOUND
             read += 1
             yield export_message(
                 source_format=self.name,
@@ -307,7 +303,7 @@ class WechatExporterTxtReader:
                 info=info,
                 sender_id=name,
                 sender_name=name,
-                direction=direction,
+                outbound=None if owner is None else name == owner,
                 sent_at=sent_at,
                 sent_at_source=sent_at_source,
                 timezone=tz,
