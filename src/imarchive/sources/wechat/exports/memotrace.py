@@ -8,11 +8,11 @@ from pathlib import Path
 from imarchive.errors import SourceError
 from imarchive.model import ConversationType, Message, Platform
 from imarchive.sources.base import Candidate, ReadContext, ReadReport
-from imarchive.sources.wechat.common import BadTime, sent_time
+from imarchive.sources.wechat.common import BadTime, Builder, Conversation, sent_time
 from imarchive.sources.wechat.exports.shared import (
     NOBODY,
     derived_id,
-    export_message,
+    lf,
     mark,
     nothing_read,
     omitted,
@@ -89,7 +89,9 @@ class MemoTraceCsvReader:
         else:
             ctype = ConversationType.UNKNOWN
         title = title_of(candidate, ctx, "_utf8")
-        conversation = (derived_id(ctx, title), title, ctype)
+        conv = Conversation(derived_id(ctx, title), title, ctype)
+        # the export names no owner: --owner gives the wxid (account_id)
+        builder = Builder(self.name, ctx.options.owner, ctx.options.custodian)
         read = 0
         for rec, v in csv_rows(text, report, MEMOTRACE_HEADER):
             if len(rec.fields) not in (MEMOTRACE_SHORT, len(MEMOTRACE_HEADER)):
@@ -118,26 +120,22 @@ class MemoTraceCsvReader:
                 sender = ctx.options.owner
             info = interpret(base, v["StrContent"], subtype=sub or None)
             read += 1
-            yield export_message(
-                source_format=self.name,
-                ctx=ctx,
-                ref=ref,
-                rec_locator=rec.locator,
-                raw=rec.text,
-                # the database columns only: a re-export, or a spreadsheet, changes the
-                # display columns (StrTime, Remark, NickName) and would change every id
-                id_text="\x1f".join(v[c] for c in MEMOTRACE_ID_COLUMNS),
-                account_id=ctx.options.owner,  # the export names no owner: --owner
-                conversation=conversation,
+            yield builder.build(
+                conv=conv,
                 info=info,
                 sender_id=sender,
                 sender_name=v.get("Remark") or v.get("NickName") or sender,
                 outbound=outbound,
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
-                timezone=None,
                 server_id=None,
                 local_id=v["localId"],
+                ref=ref,
+                locator=rec.locator,
+                raw=rec.text,
                 attachments=[omitted(info.file_name)] if info.media else [],
+                # the database columns only: a re-export, or a spreadsheet, changes the
+                # display columns (StrTime, Remark, NickName) and would change every id
+                id_raw=lf("\x1f".join(v[c] for c in MEMOTRACE_ID_COLUMNS)),
             )
         nothing_read(read, report)

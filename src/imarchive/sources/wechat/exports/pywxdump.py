@@ -9,9 +9,10 @@ from pathlib import Path
 
 from imarchive.model import Attachment, AttachmentStatus, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext
+from imarchive.sources.wechat.common import Builder, Conversation
 from imarchive.sources.wechat.exports.shared import (
     NOBODY,
-    export_message,
+    lf,
     local_instant,
     mark,
     nothing_read,
@@ -103,6 +104,7 @@ class PyWxDumpCsvReader:
         # the export names no owner: --owner gives the wxid (account_id, and the owner's
         # sender id), so that two custodians' copies of one group stay apart
         account = ctx.options.owner
+        builder = Builder(self.name, account, ctx.options.custodian)
         read = 0
         ref = ctx.source(candidate.path)
         for rec, v in csv_rows(TextFile(ref, report), report, PYWXDUMP_HEADER):
@@ -132,24 +134,22 @@ class PyWxDumpCsvReader:
                 server_id = ""
             attachments = [_media_file(ctx, folder, v["src"])] if info.media else []
             read += 1
-            yield export_message(
-                source_format=self.name,
-                ctx=ctx,
-                ref=ref,
-                rec_locator=rec.locator,
-                raw=rec.text,
-                account_id=account,
-                conversation=(conv_id, None, conversation_type(conv_id)),
+            yield builder.build(
+                conv=Conversation(conv_id, None, conversation_type(conv_id)),
                 info=info,
                 sender_id=sender_id,
                 sender_name=talker or None,
                 outbound=outbound,
                 sent_at=sent_at,
                 sent_at_source=v["CreateTime"],
-                timezone=tz,
                 server_id=server_id,
                 local_id=v["id"],
+                ref=ref,
+                locator=rec.locator,
+                raw=rec.text,
                 attachments=attachments,
+                id_raw=lf(rec.text),
+                source_timezone=tz,
             )
         if unusable:
             report.warn(

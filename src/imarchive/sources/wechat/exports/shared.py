@@ -10,12 +10,8 @@ from imarchive.errors import SourceError
 from imarchive.model import (
     Attachment,
     AttachmentStatus,
-    ConversationType,
-    Message,
 )
-from imarchive.sources.base import Candidate, ReadContext, ReadReport, SourceRef
-from imarchive.sources.wechat.common import Builder, Conversation
-from imarchive.sources.wechat.msgtypes import Interpreted
+from imarchive.sources.base import Candidate, ReadContext, ReadReport
 from imarchive.sources.whatsapp.timeparse import BadTimestamp, ZoneResolver, dst_message
 
 LOCAL_TIME = "%Y-%m-%d %H:%M:%S"
@@ -52,48 +48,6 @@ def mark(report: ReadReport, name: str) -> None:
     report.warn("", "third_party_export", f"lower fidelity: {LACKS[name]}")
 
 
-def export_message(
-    *,
-    source_format: str,
-    ctx: ReadContext,
-    ref: SourceRef,
-    rec_locator: str,
-    raw: str,
-    id_text: str | None = None,
-    account_id: str | None,
-    conversation: tuple[str, str | None, ConversationType],
-    info: Interpreted,
-    sender_id: str | None,
-    sender_name: str | None,
-    outbound: bool | None,
-    sent_at: datetime,
-    sent_at_source: str,
-    timezone: str | None,
-    server_id: str | None,
-    local_id: str,
-    attachments: list[Attachment],
-) -> Message:
-    """The message of one record (``Builder.build``, as for the databases): its id hashes
-    ``id_text`` (else the record) with ``\\n`` line ends."""
-    return Builder(source_format, account_id, ctx.options.custodian).build(
-        conv=Conversation(*conversation),
-        info=info,
-        sender_id=sender_id,
-        sender_name=sender_name,
-        outbound=outbound,
-        sent_at=sent_at,
-        sent_at_source=sent_at_source,
-        server_id=server_id,
-        local_id=local_id,
-        ref=ref,
-        locator=rec_locator,
-        raw=raw,
-        attachments=attachments,
-        id_raw=lf(raw if id_text is None else id_text),
-        source_timezone=timezone,
-    )
-
-
 def nothing_read(read: int, report: ReadReport) -> None:
     """An export none of whose records could be read is rejected, not "ingested" empty."""
     if read == 0 and report.rejected:
@@ -105,8 +59,9 @@ def nothing_read(read: int, report: ReadReport) -> None:
 
 
 def lf(raw: str) -> str:
-    """The record with ``\n`` line ends, as its id hashes it: a copy re-saved with CRLF
-    (or CR) line ends gives the same ids; ``raw`` keeps the file's own."""
+    """The record with ``\n`` line ends, as its id hashes it (``Builder.build``'s
+    ``id_raw``): a copy re-saved with CRLF (or CR) line ends gives the same ids; ``raw``
+    keeps the file's own."""
     return raw.replace("\r\n", "\n").replace("\r", "\n")
 
 

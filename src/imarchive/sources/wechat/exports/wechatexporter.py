@@ -15,9 +15,9 @@ from imarchive import textio
 from imarchive.identity import format_instant
 from imarchive.model import ConversationType, Message, MessageKind, Platform
 from imarchive.sources.base import Candidate, ReadContext, ReadReport
+from imarchive.sources.wechat.common import Builder, Conversation
 from imarchive.sources.wechat.exports.shared import (
     derived_id,
-    export_message,
     lf,
     local_instant,
     mark,
@@ -242,7 +242,8 @@ class WechatExporterTxtReader:
         else:
             ctype = ConversationType.UNKNOWN
         title = ctx.options.conversation or title_line or _txt_title(candidate)
-        conversation = (derived_id(ctx, title), title, ctype)
+        conv = Conversation(derived_id(ctx, title), title, ctype)
+        builder = Builder(self.name, None, ctx.options.custodian)
         tz = ctx.options.timezone
         counts: dict[bytes, int] = {}
         prev: datetime | None = None
@@ -292,24 +293,22 @@ class WechatExporterTxtReader:
             n = counts.get(key, 0)
             counts[key] = n + 1
             read += 1
-            yield export_message(
-                source_format=self.name,
-                ctx=ctx,
-                ref=ref,
-                rec_locator=loc,
-                raw=record,
-                account_id=None,
-                conversation=conversation,
+            yield builder.build(
+                conv=conv,
                 info=info,
                 sender_id=name,
                 sender_name=name,
                 outbound=None if owner is None else name == owner,
                 sent_at=sent_at,
                 sent_at_source=sent_at_source,
-                timezone=tz,
                 server_id=None,
                 local_id=str(n),
+                ref=ref,
+                locator=loc,
+                raw=record,
                 attachments=[omitted(None)] if info.media else [],
+                id_raw=lf(text),
+                source_timezone=tz,
             )
         report.lines_total = total
         nothing_read(read, report)
