@@ -41,6 +41,7 @@ from imarchive.sources.base import (
     ReadReport,
     SourceRef,
 )
+from imarchive.sources.wechat.exports.pywxdump import PyWxDumpCsvReader
 
 if TYPE_CHECKING:
     from imarchive.archive.writer import BatchWriter
@@ -278,9 +279,6 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
     return result
 
 
-PYWXDUMP = "wechat-pywxdump-csv"
-
-
 def _drop_media_beside_exports(
     results: list[InputResult], opts: IngestOptions
 ) -> list[InputResult]:
@@ -290,7 +288,8 @@ def _drop_media_beside_exports(
     read = {r.path: r.format or "" for r in results if r.status != "rejected"}
     chat_dirs = {Path(p).parent for p, fmt in read.items() if fmt.startswith("whatsapp")}
     # a PyWxDump CSV's media: FileStorage/… beside it (its rows' `src`)
-    storage = {Path(p).parent / "FileStorage" for p, fmt in read.items() if fmt == PYWXDUMP}
+    pywxdump = PyWxDumpCsvReader.name
+    storage = {Path(p).parent / "FileStorage" for p, fmt in read.items() if fmt == pywxdump}
 
     def media(path: Path) -> bool:
         if is_media_beside_export(str(path)) and path.parent in chat_dirs:

@@ -8,6 +8,7 @@ import csv
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import BinaryIO
 
 from imarchive import textio
@@ -42,7 +43,12 @@ class TextFile:
                 enc = textio.fallback(fh, enc)
         self.enc = enc
         report.encoding = enc.name
-        self.ending = textio.line_ending(self._open, enc)
+
+    @cached_property
+    def ending(self) -> str:
+        """The file's own line ending (read once more, only when asked: the text reader
+        maps it back into ``raw``; a CSV keeps its line ends as they are)."""
+        return textio.line_ending(self._open, self.enc)
 
     def _open(self) -> BinaryIO:
         return self.ref.staged.open("rb")
