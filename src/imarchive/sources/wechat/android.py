@@ -71,7 +71,7 @@ class AndroidReader:
             conn, ref = dbs.open(db, name)
             require_tables(conn, name, ("message",))
             have = set(tables(conn))
-            account = _owner(conn) if "userinfo" in have else None
+            account = _userinfo(conn, 2) if "userinfo" in have else None
             if account is None:
                 ctx.report.warn("", "owner_unknown", "no owner wxid in userinfo (id 2)")
             directory = _directory(conn, have)
@@ -123,10 +123,6 @@ class AndroidReader:
                     row=row,
                     attach=attach,
                 )
-
-
-def _owner(conn: sqlite3.Connection) -> str | None:
-    return _userinfo(conn, 2)
 
 
 def _userinfo(conn: sqlite3.Connection, key: int) -> str | None:
