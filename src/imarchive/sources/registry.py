@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imarchive.errors import SourceError
-from imarchive.sources import wechat, whatsapp
+from imarchive.sources import wechat, whatsapp, zipped
 from imarchive.sources.base import Candidate, Reader
 
 READERS: tuple[Reader, ...] = (*whatsapp.READERS, *wechat.READERS)
@@ -48,6 +48,8 @@ def detect(candidate: Candidate, forced: str | None = None) -> Detection:
             reason = explain(candidate) if explain is not None else None
             if reason:
                 raise SourceError(reason)
+        if candidate.zip_names is not None:
+            raise SourceError(zipped.explain(candidate, READERS, MIN_SCORE))
         raise SourceError("not a recognised chat export or backup (see `imarchive formats`)")
     if len(scored) > 1 and scored[1][0] == best_score:
         raise SourceError(

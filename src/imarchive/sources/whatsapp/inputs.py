@@ -18,10 +18,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from imarchive import textio
 from imarchive.errors import SourceError
 from imarchive.model import Attachment, AttachmentStatus
 from imarchive.sources.base import Candidate, MediaSink, SourceRef
-from imarchive.sources.containers import IGNORED_NAMES, MEDIA_SUFFIXES, SafeZip, is_ignored
+from imarchive.sources.containers import (
+    IGNORED_NAMES,
+    MEDIA_SUFFIXES,
+    STREAM_ERRORS,
+    SafeZip,
+    is_ignored,
+)
 from imarchive.sources.whatsapp import naming
 
 _MEDIA_NAME = re.compile(
@@ -41,6 +48,18 @@ def zip_chat_member(names: list[str] | tuple[str, ...]) -> str | None:
         return min(ios or chats, key=lambda n: (n.count("/"), n))
     txts = [n for n in members if n.lower().endswith(".txt")]
     return txts[0] if len(txts) == 1 else None
+
+
+def zip_member_head(path: Path, member: str) -> bytes | None:
+    """The first bytes of a zip member; None when the zip cannot give them (reading it
+    says why)."""
+    try:
+        with SafeZip(path) as zf, zf.open(member) as fh:
+            return fh.read(textio.SNIFF_SIZE)
+    except SourceError:
+        return None
+    except STREAM_ERRORS:
+        return None
 
 
 def dir_chat_file(folder: Path) -> Path | None:

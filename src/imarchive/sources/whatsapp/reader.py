@@ -75,6 +75,20 @@ def score_text(text: str, filename: str) -> float:
     return round(max(0.0, min(1.0, score)), 3)
 
 
+def _zip_score(path: Path, names: tuple[str, ...]) -> float:
+    """A zip holding a chat text of WhatsApp's own name, or an only ``.txt`` that reads
+    as a WhatsApp export (not the text export of another tool)."""
+    member = inputs.zip_chat_member(names)
+    if member is None:
+        return 0.0
+    if naming.is_chat_txt_name(member):
+        return 0.95
+    head = inputs.zip_member_head(path, member)
+    if head is None:
+        return 0.95  # reading it says what is wrong with the zip
+    return 0.95 if score_text(textio.decode_head(head), member) > 0 else 0.0
+
+
 class WhatsAppTxtReader:
     name = SOURCE_FORMAT
     platform = Platform.WHATSAPP
@@ -85,7 +99,7 @@ class WhatsAppTxtReader:
 
     def score(self, candidate: Candidate) -> float:
         if candidate.zip_names is not None:
-            return 0.95 if inputs.zip_chat_member(candidate.zip_names) else 0.0
+            return _zip_score(candidate.path, candidate.zip_names)
         if candidate.is_dir:
             chat = inputs.dir_chat_file(candidate.path)
             if chat is None:
