@@ -17,6 +17,8 @@ from imarchive.sources.containers import IGNORED_NAMES, MEDIA_SUFFIXES
 HEAD_BYTES = 65536
 # Database sidecars are read with their main file.
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
+MACOSX_FOLDER = "__MACOSX"
+APPLEDOUBLE = b"\x00\x05\x16\x07"
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
     except OSError as exc:
         yield Found(str(folder), error=f"cannot list the folder ({exc.strerror})")
         return
-    files = [e for e in entries if e.name not in IGNORED_NAMES]
+    files = [e for e in entries if e.name not in IGNORED_NAMES and not _mac_metadata(e)]
     names = {e.name for e in files}
     for entry in files:
         path = Path(entry.path)
@@ -129,6 +131,22 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
         if any(entry.name.endswith(s) and entry.name[: -len(s)] in names for s in SIDECAR_SUFFIXES):
             continue
         yield _one(path, display)
+
+
+def _mac_metadata(entry: os.DirEntry[str]) -> bool:
+    """What a copy from a Mac leaves beside the files, holding no chat: the ``__MACOSX``
+    folder of an archive unzipped there and AppleDouble ``._name`` files (a file's
+    resource fork and attributes, on a share that cannot hold them), told by their magic
+    number."""
+    try:
+        if entry.name == MACOSX_FOLDER:
+            return entry.is_dir(follow_symlinks=False)
+        if entry.name.startswith("._") and entry.is_file(follow_symlinks=False):
+            with open(entry.path, "rb") as fh:
+                return fh.read(len(APPLEDOUBLE)) == APPLEDOUBLE
+    except OSError:
+        return False  # reading it as an input says what is wrong
+    return False
 
 
 def is_media_beside_export(display: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 import zipfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from imarchive.errors import SourceError
 from imarchive.model import AttachmentStatus, MessageKind
 from imarchive.sources import containers
 from imarchive.sources.base import ReadOptions
-from tests.core.helpers import android_export, ingest_json, read_rows
+from tests.core.helpers import android_export, ingest, ingest_json, read_rows
 from tests.support import candidate_for, read_all
 from tests.whatsapp.helpers import READER, accounted
 from tests.whatsapp.make_samples import jpeg, png
@@ -267,3 +268,26 @@ def test_zip_member_with_an_impossible_date(tmp_path: Path) -> None:
     assert [m.body for m in msgs] == ["hi", "hello"]
     assert {m.sent_at.year for m in msgs} == {2019}
     assert ctx.report.facts["year_assumed"] == 2019
+
+
+def test_a_walked_folder_skips_what_a_mac_leaves(tmp_path: Path) -> None:
+    """A drop folder copied from a Mac, or a zip unzipped there, holds ``__MACOSX/`` and
+    AppleDouble ``._name`` files: no chat, and no rejection (a cron run would fail on
+    them). A ``._name`` file that is not AppleDouble is still an input."""
+    drop = tmp_path / "drop"
+    (drop / "__MACOSX").mkdir(parents=True)
+    android_export(drop / "WhatsApp Chat with Bob Sample.txt", 5)
+    android_export(drop / "WhatsApp Chat with Carol.txt", 4, start=50)
+    fork = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64)
+    (drop / "__MACOSX" / "._WhatsApp Chat with Carol.txt").write_bytes(fork)
+    (drop / "._WhatsApp Chat with Carol.txt").write_bytes(fork)
+    (drop / "._IMG-20240314-WA0001.jpg").write_bytes(fork)
+    (drop / "._notes.txt").write_bytes(b"not a resource fork\n")
+    proc = ingest(tmp_path / "archive", drop, extra=["--json"])
+    data = json.loads(proc.stdout)
+    found = {Path(i["path"]).name: i["status"] for i in data["inputs"]}
+    assert found == {
+        "WhatsApp Chat with Bob Sample.txt": "ingested",
+        "WhatsApp Chat with Carol.txt": "ingested",
+        "._notes.txt": "rejected",
+    }
