@@ -111,6 +111,12 @@ def verify(console: Console, data: dict[str, Any]) -> None:
                     else ""
                 )
             )
+    running = data.get("running_ingest")
+    if running:
+        console.info(
+            f"note: an ingest is running (pid {running['pid']} on {running['host']} since "
+            f"{running['started']}); its unfinished files are not reported as leftovers"
+        )
     head = data.get("head") or {}
     status = "OK" if data["ok"] else "FAILED"
     errors = sum(1 for p in problems if p["severity"] == "error")

@@ -15,6 +15,7 @@ Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``a
   several children start together);
 - ``locked_fd`` / ``hold_fd``: once the writer lock is taken, write one byte to
   ``locked_fd``, then wait for one byte (or EOF) on ``hold_fd`` before going on;
+  ``hold_at``: ``"commit"`` pauses there instead, with the batch staged under txn/;
 - ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
   between the pipeline's first hashing pass and the copy (a file that changes while read);
 - ``uid``/``gid``: drop privileges to them before running;
@@ -156,19 +157,24 @@ def install_start(ready_fd: int | None, gate_fd: int | None) -> None:
     ingest.ingest = ingest_  # type: ignore[assignment]
 
 
-def install_hold(locked_fd: int, hold_fd: int) -> None:
+def install_hold(locked_fd: int, hold_fd: int, at: str = "lock") -> None:
     """Pause at the first step after the lock is taken (recovery.find, inside the
-    ingest's try/finally, so that an interrupt there releases the lock as it should)."""
-    from imarchive.archive import recovery
+    ingest's try/finally, so that an interrupt there releases the lock as it should),
+    or (``at="commit"``) when the batch is staged and its commit is about to start."""
+    from imarchive.archive import recovery, writer
 
-    real = recovery.find
+    def paused(real: Any) -> Any:
+        def hold(*a: Any, **kw: Any) -> Any:
+            os.write(locked_fd, b"L")
+            os.read(hold_fd, 1)
+            return real(*a, **kw)
 
-    def find(*a: Any, **kw: Any) -> Any:
-        os.write(locked_fd, b"L")
-        os.read(hold_fd, 1)
-        return real(*a, **kw)
+        return hold
 
-    recovery.find = find  # type: ignore[assignment]
+    if at == "commit":
+        writer.BatchWriter.commit = paused(writer.BatchWriter.commit)  # type: ignore[method-assign]
+    else:
+        recovery.find = paused(recovery.find)
 
 
 def drop_privileges(uid: int, gid: int) -> None:
@@ -213,7 +219,7 @@ def main() -> int:
     if config.get("ready_fd") is not None or config.get("gate_fd") is not None:
         install_start(config.get("ready_fd"), config.get("gate_fd"))
     if config.get("locked_fd") is not None:
-        install_hold(config["locked_fd"], config["hold_fd"])
+        install_hold(config["locked_fd"], config["hold_fd"], config.get("hold_at", "lock"))
     if config.get("crash") or config.get("trace"):
         install_hooks(Hooks(config.get("crash"), config.get("trace")))
     return cli.run(config["argv"])

@@ -156,15 +156,16 @@ def start_child(
 
 
 def hold_lock(
-    tmp_path: Path, archive: Path, inputs: Path, wait: float = 60.0
+    tmp_path: Path, archive: Path, inputs: Path, wait: float = 60.0, at: str = "lock"
 ) -> tuple[subprocess.Popen[str], int]:
-    """Start an ingest that stops right after taking the lock; returns it and the fd
-    that lets it go on (write a byte, or close it)."""
+    """Start an ingest that stops right after taking the lock (``at="commit"``: with
+    its batch staged, before the commit); returns it and the fd that lets it go on
+    (write a byte, or close it)."""
     locked_r, locked_w = os.pipe()
     hold_r, hold_w = os.pipe()
     argv = ingest_argv(archive, *rel_inputs(tmp_path, inputs))
     holder = start_child(
-        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r},
+        {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r, "hold_at": at},
         tmp_path,
         pass_fds=(locked_w, hold_r),
     )

@@ -175,3 +175,40 @@ def test_reused_pid_does_not_keep_a_stale_lock(tmp_path: Path) -> None:
     assert run.code == 0, run.stderr
     state = H.check_clean(archive)
     assert [b["pid"] for b in state.record(2)["lock_breaks"]] == [os.getpid()]
+
+
+def test_verify_while_an_ingest_runs_reports_no_leftovers(tmp_path: Path) -> None:
+    """A cron verify that meets a running ingest (staged parts and a source snapshot under
+    _archive/txn/) passes --strict and says an ingest is running; the same files left by
+    a dead ingest are still leftovers."""
+    from tests.core.helpers import run_cli
+
+    first = H.write_chat(H.inputs_dir(tmp_path) / "first" / "a.txt", 300, seed=1)
+    second = H.write_chat(H.inputs_dir(tmp_path) / "second" / "b.txt", 300, seed=2)
+    archive = tmp_path / "archive"
+    assert H.ingest(archive, first.parent, workdir=tmp_path).code == 0
+    holder, hold_w = H.hold_lock(tmp_path, archive, second.parent, at="commit")
+    try:
+        staged = [p for p in (archive / "_archive" / "txn").rglob("*") if p.is_file()]
+        assert any(p.name.endswith(".pq-staging") for p in staged), staged
+        proc = run_cli(["verify", "--archive", str(archive), "--strict", "--json"])
+        assert proc.returncode == 0, proc.stdout
+        data = json.loads(proc.stdout)
+        assert data["problems"] == []
+        assert data["running_ingest"]["pid"] == holder.pid
+        plain = run_cli(["verify", "--archive", str(archive), "--strict"])
+        assert plain.returncode == 0
+        assert f"note: an ingest is running (pid {holder.pid} on " in plain.stderr
+    finally:
+        os.close(hold_w)
+        _out, err = holder.communicate(timeout=WAIT)
+    assert holder.returncode == 0, err
+    proc = run_cli(["verify", "--archive", str(archive), "--strict", "--json"])
+    assert proc.returncode == 0 and json.loads(proc.stdout)["running_ingest"] is None
+    # the same kind of file, left by no running ingest: a leftover
+    left = archive / "_archive" / "txn" / ("d" * 32) / "stage" / "parts" / "000001.pq-staging"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"PAR1")
+    proc = run_cli(["verify", "--archive", str(archive), "--strict", "--json"])
+    assert proc.returncode == 1
+    assert [p["code"] for p in json.loads(proc.stdout)["problems"]] == ["leftover_temp"]

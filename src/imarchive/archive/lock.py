@@ -184,6 +184,17 @@ class Lock:
         self.release()
 
 
+def running_writer(root: Path) -> dict[str, Any] | None:
+    """The owner of the writer lock while an ingest holds it (one on another host is
+    taken to be running: it cannot be told from here); None when the lock is free,
+    unreadable or left by a dead process."""
+    lock = Lock(root, 0.0)
+    holder = lock.read_owner()
+    if holder is None or lock._is_stale(holder):
+        return None
+    return holder
+
+
 def pending_breaks(root: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads((root / L.TXN / BREAKS_FILE).read_text())

@@ -68,6 +68,10 @@ CODES: dict[str, tuple[Severity, str]] = {
 }
 
 
+# What a running ingest has on disk before its commit ends: not leftovers while it runs.
+IN_FLIGHT = frozenset({"leftover_temp", "leftover_published", "commit_incomplete"})
+
+
 def codes_table() -> str:
     """The codes as a Markdown table, for the README."""
     lines = ["| code | severity | meaning |", "|---|---|---|"]
@@ -103,6 +107,9 @@ class VerifyReport:
     head: dict[str, Any] | None
     problems: list[Problem]
     checked: dict[str, int] = field(default_factory=dict)
+    # the writer lock's owner while an ingest runs (host, pid, started); its unfinished
+    # files are not reported as leftovers
+    running_ingest: dict[str, Any] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -123,6 +130,7 @@ class VerifyReport:
             "head": self.head,
             "problems": [p.to_json() for p in self.problems],
             "checked": dict(self.checked),
+            "running_ingest": self.running_ingest,
         }
 
 
