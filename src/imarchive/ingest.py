@@ -439,7 +439,7 @@ def _ingest_locked(
     from imarchive.archive.writer import BatchWriter  # pyarrow and numpy: only when needed
 
     bound_memory()
-    writer = BatchWriter(archive, batches, staging, started)
+    writer = BatchWriter(archive, batches, staging, started, dry_run=opts.dry_run)
     try:
         for n, prep in enumerate(prepared):
             if prep.reader is not None:

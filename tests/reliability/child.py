@@ -15,7 +15,8 @@ Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``a
   several children start together);
 - ``locked_fd`` / ``hold_fd``: once the writer lock is taken, write one byte to
   ``locked_fd``, then wait for one byte (or EOF) on ``hold_fd`` before going on;
-  ``hold_at``: ``"commit"`` pauses there instead, with the batch staged under txn/;
+  ``hold_at``: ``"commit"`` pauses there instead, with the batch staged under txn/, or
+  ``"end_input"``, with the first input read (also in a dry run, which takes no lock);
 - ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
   between the pipeline's first hashing pass and the copy (a file that changes while read);
 - ``uid``/``gid``: drop privileges to them before running;
@@ -160,7 +161,8 @@ def install_start(ready_fd: int | None, gate_fd: int | None) -> None:
 def install_hold(locked_fd: int, hold_fd: int, at: str = "lock") -> None:
     """Pause at the first step after the lock is taken (recovery.find, inside the
     ingest's try/finally, so that an interrupt there releases the lock as it should),
-    or (``at="commit"``) when the batch is staged and its commit is about to start."""
+    or (``at="commit"``) when the batch is staged and its commit is about to start, or
+    (``at="end_input"``) when the first input is read and about to be closed."""
     from imarchive.archive import recovery, writer
 
     def paused(real: Any) -> Any:
@@ -173,6 +175,8 @@ def install_hold(locked_fd: int, hold_fd: int, at: str = "lock") -> None:
 
     if at == "commit":
         writer.BatchWriter.commit = paused(writer.BatchWriter.commit)  # type: ignore[method-assign]
+    elif at == "end_input":
+        writer.BatchWriter.end_input = paused(writer.BatchWriter.end_input)  # type: ignore[method-assign]
     else:
         recovery.find = paused(recovery.find)
 

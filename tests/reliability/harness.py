@@ -156,14 +156,19 @@ def start_child(
 
 
 def hold_lock(
-    tmp_path: Path, archive: Path, inputs: Path, wait: float = 60.0, at: str = "lock"
+    tmp_path: Path,
+    archive: Path,
+    inputs: Path,
+    wait: float = 60.0,
+    at: str = "lock",
+    extra: Iterable[str] = (),
 ) -> tuple[subprocess.Popen[str], int]:
     """Start an ingest that stops right after taking the lock (``at="commit"``: with
-    its batch staged, before the commit); returns it and the fd that lets it go on
-    (write a byte, or close it)."""
+    its batch staged, before the commit; ``"end_input"``: its first input read);
+    returns it and the fd that lets it go on (write a byte, or close it)."""
     locked_r, locked_w = os.pipe()
     hold_r, hold_w = os.pipe()
-    argv = ingest_argv(archive, *rel_inputs(tmp_path, inputs))
+    argv = ingest_argv(archive, *rel_inputs(tmp_path, inputs), extra=extra)
     holder = start_child(
         {"argv": argv, "locked_fd": locked_w, "hold_fd": hold_r, "hold_at": at},
         tmp_path,

@@ -64,6 +64,25 @@ def test_dry_run_leaves_nothing_outside_the_archive(tmp_path: Path) -> None:
     assert not list((tmp_path / "tmp").iterdir()), "the dry run left temp files"
 
 
+def test_a_dry_run_copies_no_chat_text_while_it_runs(tmp_path: Path) -> None:
+    """A dry run reads the inputs where they lie: no snapshot of the source and no
+    Parquet part in TMPDIR while it runs either (a kill -9 there would leave them)."""
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 3000, seed=1)
+    archive = tmp_path / "archive"
+    proc, hold_w = H.hold_lock(tmp_path, archive, drop, at="end_input", extra=["--dry-run"])
+    try:
+        H.assert_no_canary(dirs=H.leak_dirs(tmp_path))
+        staged = [p for p in (tmp_path / "tmp").rglob("*") if p.is_file() and "stage" in p.parts]
+        assert staged == []
+    finally:
+        os.close(hold_w)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert '"messages_new": 3000' in out or "new=3000" in err + out, (out, err)
+    assert not archive.exists()
+
+
 def test_sigterm_mid_ingest_exits_130_and_leaks_nothing(tmp_path: Path) -> None:
     """SIGTERM (what cron's timeout sends) while the ingest runs: exit 130, a one-line
     message, the archive at a committed state, no message text anywhere outside it."""

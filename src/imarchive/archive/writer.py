@@ -147,11 +147,20 @@ class InputStage:
 
 class BatchWriter:
     """Stages one batch. ``staging`` is ``_archive/txn/<batch>`` normally, or a folder
-    outside the archive for ``--dry-run`` (which never publishes)."""
+    outside the archive for ``--dry-run`` (which never publishes). A dry run (``dry_run``)
+    counts and dedupes as a real one but writes no chat content anywhere: sources are
+    hashed where they lie (and read there), media hashed, no Parquet part written."""
 
     def __init__(
-        self, archive: Archive, batches: list[BatchInfo], staging: Path, started: datetime
+        self,
+        archive: Archive,
+        batches: list[BatchInfo],
+        staging: Path,
+        started: datetime,
+        *,
+        dry_run: bool = False,
     ) -> None:
+        self.dry_run = dry_run
         self.archive = archive
         self.batches = batches
         self.seq = (batches[-1].seq if batches else 0) + 1
@@ -255,21 +264,31 @@ class BatchWriter:
         """Snapshot a source file. ``expected_sha`` (from a first hashing pass) detects
         a file that changed while it was being read."""
         before = path.stat()
-        tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
-        with open(path, "rb") as fh:
-            sha, size = copy_hashing(fh, tmp)
+        tmp: Path | None = None
+        if self.dry_run:  # hashed, and read, where it lies: no copy of chat text
+            sha, size = sha256_file(path)
+        else:
+            tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
+            with open(path, "rb") as fh:
+                sha, size = copy_hashing(fh, tmp)
         after = path.stat()
         changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
         if changed or (expected_sha is not None and sha != expected_sha):
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise SourceError(
                 f"{display}: the file changed while it was being read; try again later"
             )
-        staged = self._stage_content("source", sha, size, tmp)
+        staged = path if tmp is None else self._stage_content("source", sha, size, tmp)
         return SourceRef(staged, sha, display, size)
 
     def store_bytes(self, data: bytes, name: str | None, media_type: str | None) -> Attachment:
         sha = hashlib.sha256(data).hexdigest()
+        attachment = Attachment(
+            name, sha, len(data), media_type or _guess_type(name), AttachmentStatus.STORED
+        )
+        if self.dry_run:
+            return attachment  # hashed, not kept
         rel = L.content_path("attachments", sha)
         tmp = None
         if rel not in self._committed_paths and rel not in self._staged_content:
@@ -279,11 +298,14 @@ class BatchWriter:
                 fh.flush()
                 os.fsync(fh.fileno())
         self._stage_content("attachment", sha, len(data), tmp)
-        return Attachment(
-            name, sha, len(data), media_type or _guess_type(name), AttachmentStatus.STORED
-        )
+        return attachment
 
     def store_file(self, path: Path, name: str | None, media_type: str | None) -> Attachment:
+        if self.dry_run:
+            sha, size = sha256_file(path)
+            return Attachment(
+                name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED
+            )
         tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
         with open(path, "rb") as fh:
             sha, size = copy_hashing(fh, tmp)
@@ -347,6 +369,8 @@ class BatchWriter:
             if not n_new:
                 continue
             stage.pending[partition] = merge(pending, probe[mask])
+            if self.dry_run:
+                continue  # counted; nothing is written
             sub = sub.filter(pa.array(mask)) if n_new < len(probe) else sub
             self._append(stage, partition, _sorted(sub))
 
