@@ -22,7 +22,8 @@ demo: $(VENV)/.installed
 	rm -rf $(DEMO)
 	$(BIN)/imarchive ingest samples/whatsapp --archive $(DEMO) --timezone Europe/London --custodian "Demo Custodian"
 	@if [ -d samples/wechat ]; then $(BIN)/imarchive ingest samples/wechat --archive $(DEMO) --custodian "Demo Custodian"; fi
-	$(BIN)/imarchive ingest samples/wechat-exports --archive $(DEMO) --timezone Asia/Shanghai --custodian "Demo Custodian" --owner Owen
+	$(BIN)/imarchive ingest samples/wechat-exports/memotrace samples/wechat-exports/pywxdump --archive $(DEMO) --timezone Asia/Shanghai --custodian "Demo Custodian" --owner wxid_owner01
+	$(BIN)/imarchive ingest samples/wechat-exports/wechatexporter --archive $(DEMO) --timezone Asia/Shanghai --custodian "Demo Custodian" --owner Owen
 	$(BIN)/imarchive info --archive $(DEMO)
 	cd $(DEMO) && sha256sum -c --strict --quiet SHA256SUMS && echo "SHA256SUMS: all files match"
 	$(BIN)/imarchive verify --archive $(DEMO)

@@ -105,12 +105,11 @@ def check_zone(name: str, where: str = "--timezone") -> str:
     return name
 
 
-def read_keys(key: str | None, key_file: Path | None) -> tuple[str, ...]:
-    if key and key_file:
-        raise UsageError("give --key or --key-file, not both")
+def read_keys(key: list[str] | None, key_file: Path | None) -> tuple[str, ...]:
+    """Every key given: each ``--key`` (it may be repeated) and each key of the file."""
     keys: list[tuple[str, str]] = []  # (where it came from, the key)
-    if key:
-        keys.append(("--key", key.strip()))
+    for k in key or ():
+        keys.append(("--key", k.strip()))
     if key_file:
         try:
             text = key_file.read_text(encoding="utf-8-sig")  # a BOM, as Notepad writes
@@ -180,7 +179,10 @@ def ingest(
         str | None, typer.Option(help="Chat title to use instead of the file name.")
     ] = None,
     key: Annotated[
-        str | None, typer.Option(help="Key of an encrypted WeChat database (64 hex or 7 chars).")
+        list[str] | None,
+        typer.Option(
+            help="Key of an encrypted WeChat database (64 hex or 7 chars); may be repeated."
+        ),
     ] = None,
     key_file: Annotated[Path | None, typer.Option(help="File with one key per line.")] = None,
     dry_run: Annotated[
@@ -348,6 +350,10 @@ def run(argv: list[str]) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except click_exc.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help, as written
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.write(exc.format_message() + "\n")
+            return ExitCode.USAGE
         _say(exc.format_message())
         return ExitCode.USAGE
     except typer.Abort:

@@ -26,7 +26,7 @@ def _rejected(i: dict[str, Any]) -> str:
 def ingest(console: Console, result: Any) -> None:
     data = result.to_json()
     t = data["totals"]
-    if console.out_tty:
+    if console.out_tty and not console.quiet:
         table = Table(title="imarchive ingest")
         for col in (
             "input",
@@ -147,6 +147,12 @@ def info(console: Console, data: dict[str, Any]) -> None:
                 c["last"],
             )
         console.table(table)
+        platforms = Table(title="by platform")
+        platforms.add_column("platform")
+        platforms.add_column("messages", justify="right")
+        for p, n in data["by_platform"].items():
+            _row(platforms, p, str(n))
+        console.table(platforms)
         months = Table(title="by month")
         months.add_column("month")
         months.add_column("messages", justify="right")

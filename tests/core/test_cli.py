@@ -414,6 +414,13 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     assert "make demo" in readme and "make test" in readme
 
 
+def test_no_command_prints_the_help_as_written() -> None:
+    proc = run_cli([])
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Usage: imarchive")
+    assert "\\n" not in proc.stderr and "\n  ingest " in proc.stderr
+
+
 def test_readme_lists_every_verify_code() -> None:
     from imarchive.verifying.problems import CODES
 

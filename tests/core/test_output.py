@@ -64,11 +64,14 @@ def test_progress_bar_on_a_terminal() -> None:
 
 
 def test_quiet_keeps_errors(tmp_path: Path) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    console = Console(out=out, err=err, tty=False, quiet=True)
-    report.ingest(console, _result(tmp_path))
-    lines = err.getvalue().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "notes.csv" in lines[0]
+    result = _result(tmp_path)
+    for tty in (False, True):  # on a terminal too: no table
+        out, err = io.StringIO(), io.StringIO()
+        console = Console(out=out, err=err, tty=tty, quiet=True, width=400)
+        report.ingest(console, result)
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "notes.csv" in lines[0]
+        assert out.getvalue() == "", tty
 
 
 def test_a_newline_in_a_path_stays_on_one_line() -> None:
@@ -101,3 +104,14 @@ def test_names_in_tables_are_not_markup() -> None:
     report.info(console, data)
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
     assert "[bold]desk[/bold] [/x]" in text and "arc[/x]" in text
+
+
+def test_info_on_a_terminal_has_the_platform_totals(tmp_path: Path) -> None:
+    from imarchive.info import archive_info
+
+    _result(tmp_path)
+    out = io.StringIO()
+    console = Console(out=out, err=io.StringIO(), tty=True, width=160)
+    report.info(console, archive_info(tmp_path / "archive"))
+    text = out.getvalue()
+    assert "by platform" in text and "whatsapp" in text and "by month" in text

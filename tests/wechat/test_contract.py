@@ -21,6 +21,7 @@ from imarchive.ingest import IngestOptions, _Context, ingest
 from imarchive.sources import wechat
 from imarchive.sources.base import Reader, ReadOptions
 from imarchive.verify import LEVELS, verify
+from tests.core.helpers import ingest as ingest_cli
 from tests.core.helpers import ingest_json, read_rows
 from tests.support import candidate_for
 from tests.wechat import layouts
@@ -326,3 +327,19 @@ def test_wechat_message_id_is_the_spec_formula(pc3_plain: Path, tmp_path: Path) 
             ]
         assert r["message_id"] == _sha("\x1f".join(fields)), json.dumps(r, default=str)
     assert local >= 1 and len(rows) > local
+
+
+def test_repeated_key_options_all_count(
+    pc3_encrypted: Path, android_encrypted: Path, tmp_path: Path
+) -> None:
+    """``--key`` given twice (two accounts in one run): both keys are tried on every
+    encrypted database, none is dropped; a bad one is refused, never echoed."""
+    archive = tmp_path / "archive"
+    keys = ["--key", layouts.PC_KEY, "--key", layouts.ANDROID_KEY]
+    data = ingest_json(archive, pc3_encrypted, android_encrypted, extra=keys)
+    assert [(i["format"], i["status"]) for i in data["inputs"]] == [
+        ("wechat-pc3", "ingested"),
+        ("wechat-android", "ingested"),
+    ]
+    bad = ingest_cli(tmp_path / "b", pc3_encrypted, extra=[*keys, "--key", "secret-xyz"])
+    assert bad.returncode == 2 and "secret-xyz" not in bad.stderr
