@@ -368,7 +368,7 @@ def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
         if not root.exists() or not any(root.iterdir()):
             _archive_op(root, lambda: create(root))
         archive = Archive.open(root)
-    found = list(expand(list(opts.paths)))
+    found = list(expand(list(opts.paths), root))
     lock = Lock(root, opts.lock_timeout) if archive and not opts.dry_run else None
     if lock:
         _archive_op(root, lock.acquire)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from imarchive.archive import layout as L
 from imarchive.errors import SourceError
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate
@@ -67,15 +68,42 @@ def utf8_display(path: str) -> str:
 NOT_UTF8 = "the name is not valid UTF-8 (rename it to be read)"
 
 
-def expand(paths: list[Path]) -> Iterator[Found]:
+IN_ARCHIVE = "inside the archive being written: its own files are no input"
+AN_ARCHIVE = "an imarchive archive, not a chat export (not walked)"
+
+
+def expand(paths: list[Path], archive: Path | None = None) -> Iterator[Found]:
+    """The candidate inputs of the PATH arguments. ``archive``, the archive being
+    written, is never an input: a drop folder that holds it is walked around it (so
+    is any other archive found there, reported once), and a PATH inside it is refused."""
+    own = _resolved(archive) if archive is not None else None
     for given in paths:
         display = str(given)
+        where = _resolved(given)
         if utf8_display(display) != display:
             yield Found(utf8_display(display), error=NOT_UTF8)
+        elif own is not None and where is not None and where.is_relative_to(own):
+            yield Found(display, error=IN_ARCHIVE)
+        elif given.is_dir() and not given.is_symlink() and _is_archive(given):
+            yield Found(display, error=AN_ARCHIVE)
         elif given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
-            yield from _walk(given, given.resolve())
+            yield from _walk(given, given.resolve(), own)
         else:
             yield _one(given, display)
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _is_archive(folder: Path) -> bool:
+    try:
+        return (folder / L.ARCHIVE_JSON).is_file()
+    except OSError:
+        return False
 
 
 def _one(path: Path, display: str) -> Found:
@@ -85,7 +113,7 @@ def _one(path: Path, display: str) -> Found:
         return Found(display, error=exc.reason)
 
 
-def _walk(folder: Path, top: Path) -> Iterator[Found]:
+def _walk(folder: Path, top: Path, own: Path | None) -> Iterator[Found]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -120,10 +148,14 @@ def _walk(folder: Path, top: Path) -> Iterator[Found]:
                 yield Found(display, error="symbolic link to something that is not a regular file")
             continue
         if entry.is_dir():
-            if _claims_folder(path, display):
+            if own is not None and _resolved(path) == own:
+                continue  # the archive being written
+            if _is_archive(path):
+                yield Found(display, error=AN_ARCHIVE)
+            elif _claims_folder(path, display):
                 yield Found(display, Candidate(path, display, True))
             else:
-                yield from _walk(path, top)
+                yield from _walk(path, top, own)
             continue
         if not entry.is_file():
             yield Found(display, error="not a regular file")

@@ -291,3 +291,29 @@ def test_a_walked_folder_skips_what_a_mac_leaves(tmp_path: Path) -> None:
         "WhatsApp Chat with Carol.txt": "ingested",
         "._notes.txt": "rejected",
     }
+
+
+def test_an_archive_inside_the_drop_folder_is_no_input(tmp_path: Path) -> None:
+    """``ingest /share --archive /share/archive``: the walk passes the archive by (its
+    records and its copies of the sources are no chat exports), every night; another
+    archive found there, or a PATH inside the archive, is refused by name."""
+    share = tmp_path / "share"
+    share.mkdir()
+    android_export(share / "WhatsApp Chat with Bob Sample.txt", 5)
+    archive = share / "archive"
+    for _night in range(2):
+        proc = ingest(archive, share, extra=["--json"])
+        assert proc.returncode == 0, proc.stderr
+        paths = [i["path"] for i in json.loads(proc.stdout)["inputs"]]
+        assert paths == [str(share / "WhatsApp Chat with Bob Sample.txt")]
+    (share / "old").mkdir()
+    chat = share / "WhatsApp Chat with Bob Sample.txt"
+    assert ingest(share / "old" / "copy", chat).returncode == 0
+    proc = ingest(archive, share, archive / "sources", extra=["--json"])
+    assert proc.returncode == 1
+    errors = {i["path"]: i["error"] for i in json.loads(proc.stdout)["inputs"] if i["error"]}
+    assert errors == {
+        str(share / "old" / "copy"): "an imarchive archive, not a chat export (not walked)",
+        str(archive / "sources"): "inside the archive being written: its own files are no input",
+    }
+    assert len(read_rows(archive)) == 6  # android_export(…, 5) writes 6 messages
