@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imarchive.archive import layout as L
+from imarchive.archive.fsio import open_regular
 from imarchive.errors import SourceError
 from imarchive.sources import registry
 from imarchive.sources.base import Candidate
@@ -35,7 +36,7 @@ def make_candidate(path: Path, display: str) -> Candidate:
     if path.is_dir():
         return Candidate(path, display, True)
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise SourceError(f"cannot read the file ({exc.strerror})") from None

@@ -425,3 +425,35 @@ def test_wechat_dump_with_a_malformed_database(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     run = ingest_plain(tmp_path, archive, drop, bad)
     check_rejected(tmp_path, run, archive, [bad])
+
+
+def test_fifos_and_devices_never_block_the_run(tmp_path: Path) -> None:
+    """A FIFO named as an input, and a dump whose database is a FIFO or a link to
+    /dev/zero: each is rejected at once ("not a regular file"), not read forever while
+    the run holds the writer lock; the good inputs are committed."""
+    from tests.reliability.test_fuzz import PC3
+
+    drop = drop_folder(tmp_path)
+    other = H.inputs_dir(tmp_path) / "other"
+    other.mkdir()
+    fifo = other / "WhatsApp Chat with Nobody.txt"
+    os.mkfifo(fifo)
+    dumps = []
+    for name, make in (
+        ("zero", lambda db: db.symlink_to("/dev/zero")),
+        ("fifo", lambda db: os.mkfifo(db)),
+    ):
+        dump = H.inputs_dir(tmp_path) / name / "WeChat Files" / PC3.name
+        shutil.copytree(PC3, dump)
+        db = dump / "Msg" / "Multi" / "MSG0.db"
+        db.unlink()
+        make(db)
+        dumps.append(dump)
+    archive = tmp_path / "archive"
+    run = H.run_child(
+        {"argv": plain_argv(archive, *H.rel_inputs(tmp_path, drop, fifo, *dumps))},
+        tmp_path,
+        timeout=60,
+    )
+    lines = check_rejected(tmp_path, run, archive, [fifo, *dumps])
+    assert all("not a regular file" in line for line in lines), lines

@@ -87,10 +87,31 @@ def make_read_only(path: Path) -> None:
     path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a device or a socket: reading one would block the run
+    forever (a FIFO with no writer) or never end (``/dev/zero``)."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``open(path, "rb")`` for a regular file (a symbolic link to one included); a FIFO,
+    device or socket raises ``NotRegularFile``, without blocking on a FIFO's open."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(
+                errno.EINVAL, "not a regular file: a FIFO, device or socket", str(path)
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def sha256_file(path: Path) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)

@@ -38,6 +38,7 @@ from imarchive.archive.fsio import (
     copy_hashing,
     fsync_dir,
     make_read_only,
+    open_regular,
     publish,
     sha256_file,
     write_atomic,
@@ -269,7 +270,7 @@ class BatchWriter:
             sha, size = sha256_file(path)
         else:
             tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 sha, size = copy_hashing(fh, tmp)
         after = path.stat()
         changed = (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
@@ -307,7 +308,7 @@ class BatchWriter:
                 name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED
             )
         tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             sha, size = copy_hashing(fh, tmp)
         self._stage_content("attachment", sha, size, tmp)
         return Attachment(name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED)
