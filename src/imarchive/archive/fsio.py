@@ -95,17 +95,21 @@ class NotRegularFile(OSError):
 def open_regular(path: Path) -> BinaryIO:
     """``open(path, "rb")`` for a regular file (a symbolic link to one included); a FIFO,
     device or socket raises ``NotRegularFile``, without blocking on a FIFO's open."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile(
-                errno.EINVAL, "not a regular file: a FIFO, device or socket", str(path)
-            )
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+
+    def opener(name: str, flags: int) -> int:
+        fd = os.open(name, flags | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotRegularFile(
+                    errno.EINVAL, "not a regular file: a FIFO, device or socket", name
+                )
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    return open(path, "rb", opener=opener)
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
