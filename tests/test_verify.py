@@ -449,3 +449,107 @@ def test_cli_exit_codes_and_json(arc: Path, tmp_path: Path) -> None:
     assert {(p["code"], p["path"]) for p in data["problems"]} >= {("hash_mismatch", rel)}
     proc = run_cli(["verify", "--archive", str(tmp_path / "nothing"), "--json"])
     assert proc.returncode == 4
+
+
+# -- found by attacking copies of an archive ---------------------------------------------------
+
+
+def test_a_file_hidden_in_the_lock_folder_is_named(arc: Path) -> None:
+    lock = arc / L.LOCK
+    lock.mkdir()
+    (lock / "x.parquet").write_bytes((arc / part(arc, MARCH)).read_bytes())
+    fails(verify(arc, "fast"), "unexpected_file", f"{L.LOCK}/x.parquet")
+
+
+def test_a_lock_of_another_host_hides_no_leftover(arc: Path) -> None:
+    """A copy of an archive whose ingest was killed carries its lock: from another host
+    it cannot be told running, so its leftovers are reported (and a note says so)."""
+    (arc / L.LOCK).mkdir()
+    owner = {"host": "elsewhere.example", "pid": 1, "started": "2024-01-01T00:00:00Z"}
+    (arc / L.LOCK_OWNER).write_text(json.dumps(owner))
+    left = arc / L.TXN / ("e" * 32) / "stage" / "parts" / "000001.pq-staging"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"PAR1")
+    rep = verify(arc, "fast", strict=True)
+    assert not rep.ok and ("leftover_temp", str(left.relative_to(arc))) in found(rep)
+    assert rep.running_ingest is not None and rep.running_ingest["here"] is False
+
+
+def test_desktop_litter_is_a_warning_but_not_in_a_parquet_name(arc: Path) -> None:
+    """An examiner's Mac or NAS leaves .DS_Store, ._name and @eaDir/ in a copy it shows:
+    warnings (sha256sum -c passes such a copy too); a ._name.parquet stays an error,
+    as a reader's *.parquet glob would take it."""
+    month = (arc / part(arc, MARCH)).parent
+    (month / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (arc / "._SHA256SUMS").write_bytes(b"\x00\x05\x16\x07")
+    (arc / "sources" / "@eaDir").mkdir()
+    (arc / "sources" / "@eaDir" / "SYNO@.fileindexdb").write_bytes(b"x")
+    rep = verify(arc)
+    assert rep.ok, rep.to_json()
+    assert {p.code for p in rep.problems} == {"os_metadata_file"} and len(rep.problems) == 3
+    (month / "._part.parquet").write_bytes(b"\x00\x05\x16\x07")
+    rel = str((month / "._part.parquet").relative_to(arc))
+    fails(verify(arc), "unexpected_file", rel)
+
+
+def test_an_unreadable_folder_is_not_also_a_missing_file(arc: Path) -> None:
+    """Verify run by a user who cannot list one folder: that folder is file_unreadable,
+    and the files in it are not also called missing."""
+    if os.geteuid() != 0:
+        pytest.skip("runs as root only, to drop to 'nobody' (a folder root owns, mode 0700)")
+    import pwd
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    nobody = pwd.getpwnam("nobody")
+    work = Path(tempfile.mkdtemp(prefix="imarchive-verify-"))
+    try:
+        work.chmod(0o755)
+        copy = work / "archive"
+        shutil.copytree(arc, copy)
+        for dirpath, dirs, files in os.walk(copy):
+            for name in dirs + files:
+                os.lchown(Path(dirpath, name), nobody.pw_uid, nobody.pw_gid)
+        os.lchown(copy, nobody.pw_uid, nobody.pw_gid)
+        sub = next(p for p in sorted((copy / "sources").iterdir()) if p.is_dir())
+        os.chown(sub, 0, 0)
+        sub.chmod(0o700)
+        # imports first (the interpreter lies in root's home), then drop to nobody
+        script = (
+            "import os, sys, imarchive.cli, imarchive.verify, imarchive.verifying.parquet\n"
+            "import pyarrow.parquet, pyarrow.compute, numpy, typer, rich.table\n"
+            "import contextlib, io\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    imarchive.cli.run(['verify', '--help'])\n"  # the CLI's own lazy imports
+            f"os.setgroups([]); os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
+            "sys.exit(imarchive.cli.run(sys.argv[1:]))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script, "verify", "--archive", str(copy), "--json", "--debug"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert proc.stdout, proc.stderr
+        codes = {(p["code"], p["path"]) for p in json.loads(proc.stdout)["problems"]}
+        rel = str(sub.relative_to(copy))
+        assert ("file_unreadable", rel) in codes, codes
+        assert not [c for c in codes if c[0] == "file_missing"], codes
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_damaged_batch_record_blames_no_intact_file(arc: Path) -> None:
+    """A batch record that no longer parses is named; --deep does not also call the
+    intact Parquet files of that batch out of their (now unknown) time range."""
+    rec = arc / L.batch_path(1)
+    data = rec.read_bytes()
+    writable(rec)
+    rec.write_bytes(data.replace(b'"size": ', b'"size"; ', 1))
+    rep = verify(arc, "deep")
+    assert not rep.ok
+    assert "sent_at_range_mismatch" not in {p.code for p in rep.problems}, rep.to_json()

@@ -389,10 +389,11 @@ def main() -> None:
     # back as it shuts down, but leaves ignored signals ignored).
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_IGN)
-    try:
-        sys.stdout.flush()
-    except (OSError, AttributeError):  # a reader that stopped, or no stdout at all
-        code = code or ExitCode.PROBLEMS
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)  # nothing more for the interpreter to flush at exit
+    if sys.stdout is not None:  # None: started without one, and nothing was for it
+        try:
+            sys.stdout.flush()
+        except OSError:  # data lost: a reader that stopped, a full disk
+            code = code or ExitCode.PROBLEMS
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)  # nothing more for the interpreter to flush at exit
     sys.exit(code)

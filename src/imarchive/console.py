@@ -38,6 +38,10 @@ class Console:
         self.out_closed = self.out is None
         if self.out is None:  # data written then is an error (see ``data``)
             self.out = open(os.devnull, "w")  # noqa: SIM115
+        for stream in (self.out, self.err):  # a path no locale can show: escaped, not a crash
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
         if self.err is None:  # diagnostics are dropped: there is nowhere to say anything
             self.err = open(os.devnull, "w")  # noqa: SIM115
         if self.tty is None:
@@ -61,6 +65,12 @@ class Console:
             highlight=False,
             soft_wrap=False,
         )
+
+    @property
+    def out_utf8(self) -> bool:
+        """stdout takes any character (else JSON is written with ``\\u`` escapes)."""
+        encoding = (getattr(self.out, "encoding", None) or "utf-8").lower().replace("-", "")
+        return encoding in ("utf8", "utf8sig")
 
     def data(self, text: str) -> None:
         with self._stdout():

@@ -12,7 +12,7 @@ from imarchive.console import Console
 
 
 def dump_json(console: Console, obj: Any) -> None:
-    console.data(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+    console.data(json.dumps(obj, ensure_ascii=not console.out_utf8, indent=2, default=str))
 
 
 def _rejected(i: dict[str, Any]) -> str:
@@ -112,18 +112,28 @@ def verify(console: Console, data: dict[str, Any]) -> None:
                 )
             )
     running = data.get("running_ingest")
-    if running:
+    if running and running.get("here"):
         console.info(
             f"note: an ingest is running (pid {running['pid']} on {running['host']} since "
             f"{running['started']}); its unfinished files are not reported as leftovers"
         )
+    elif running:
+        console.info(
+            f"note: the writer lock names pid {running['pid']} on another host, "
+            f"{running['host']}, since {running['started']}: an ingest may be running there "
+            "(its unfinished files are reported)"
+        )
     head = data.get("head") or {}
     status = "OK" if data["ok"] else "FAILED"
+    at = (
+        f"head {head.get('seq')} {head.get('sha256')}"
+        if head.get("sha256")
+        else "no head (no readable archive.json or batch record)"
+    )
     errors = sum(1 for p in problems if p["severity"] == "error")
     warnings = len(problems) - errors
     console.info(
-        f"verify {data['level']}: {status}: {errors} error(s), {warnings} warning(s); "
-        f"head {head.get('seq')} {head.get('sha256')}"
+        f"verify {data['level']}: {status}: {errors} error(s), {warnings} warning(s); {at}"
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def _verify_once(
     running = _running_ingest(root)  # before the walk and after it: one may end between
     identity = load_identity(root, problems)
     try:
-        tree = walk(root, prune=lambda rel: rel == L.LOCK)
+        tree = walk(root, prune=lambda rel: False)
     except OSError as exc:
         problems.add("file_unreadable", ".", f"cannot list the archive folder: {exc}")
         tree = Tree({}, set(), [])
@@ -159,7 +160,7 @@ def _verify_once(
         head = {"seq": 0, "sha256": identity.sha256}
     items = problems.items
     running = running or _running_ingest(root)
-    if running is not None:
+    if running is not None and running["here"]:
         items = [p for p in items if p.code not in IN_FLIGHT]
     errors = sum(p.severity == "error" for p in items)
     ok = errors == 0 and not (strict and items)
@@ -170,11 +171,15 @@ def _verify_once(
 
 
 def _running_ingest(root: Path) -> dict[str, Any] | None:
-    """Who holds the writer lock now (host, pid, since), if an ingest does."""
+    """Who holds the writer lock now (host, pid, since), if an ingest does; ``here``:
+    a live process of this host. Only then are its unfinished files not reported: a
+    lock naming another host cannot be checked from here (a copy of an archive whose
+    ingest was killed carries one)."""
     owner = running_writer(root)
     if owner is None:
         return None
-    return {k: owner.get(k) for k in ("host", "pid", "started")}
+    found = {k: owner.get(k) for k in ("host", "pid", "started")}
+    return found | {"here": owner.get("host") == socket.gethostname()}
 
 
 def _committed(batches: list[Batch], stored: Stored, problems: Problems) -> dict[str, Committed]:

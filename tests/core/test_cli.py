@@ -427,3 +427,23 @@ def test_readme_lists_every_verify_code() -> None:
     readme = (REPO / "README.md").read_text()
     for code in CODES:
         assert f"`{code}`" in readme, code
+
+
+def test_verify_output_without_stdout_or_with_an_ascii_one(tmp_path: Path, export: Path) -> None:
+    """The plain report is on stderr: a closed stdout fails nothing; an ASCII-only
+    stdout gets JSON with \\u escapes for a non-ASCII archive path, not a crash."""
+    archive = tmp_path / "Dossier été"
+    assert ingest(archive, export).returncode == 0
+    closed = subprocess.run(
+        f'"{sys.executable}" -m imarchive verify --archive "{archive}" >&-',
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert closed.returncode == 0, closed.stderr
+    ascii_out = run_cli(
+        ["verify", "--archive", str(archive), "--json"], env={"PYTHONIOENCODING": "ascii"}
+    )
+    assert ascii_out.returncode == 0, ascii_out.stderr
+    assert json.loads(ascii_out.stdout)["archive"] == str(archive)

@@ -37,6 +37,7 @@ MANIFEST_JSON = f"{META}/manifest.json"
 BATCHES = f"{META}/batches"
 QUARANTINE = f"{META}/quarantine"
 LOCK = f"{META}/lock"
+LOCK_OWNER = f"{LOCK}/owner.json"
 TXN = f"{META}/txn"
 SHA256SUMS = "SHA256SUMS"
 

@@ -78,6 +78,19 @@ def scan_txn(root: Path, tree: Tree, batches: list[Batch], problems: Problems) -
     return out
 
 
+OS_METADATA_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".localized"})
+
+
+def _os_metadata(rel: str) -> bool:
+    """A file an operating system or NAS leaves beside the files it shows; never one
+    named like a Parquet file (a reader's ``*.parquet`` glob would take it)."""
+    parts = rel.split("/")
+    name = parts[-1]
+    if name.endswith(".parquet"):
+        return False
+    return name in OS_METADATA_NAMES or name.startswith("._") or "@eaDir" in parts[:-1]
+
+
 @dataclass
 class _Job:
     rel: str
@@ -132,10 +145,20 @@ class Run:
         head, _, name = rel.rpartition("/")
         return head == L.BATCHES and bool(L.BATCH_NAME.match(name))
 
+    def _hidden(self, rel: str) -> bool:
+        """Below a folder that could not be listed (named as ``file_unreadable``): not
+        known to be missing."""
+        return any(rel.startswith(bad + "/") for bad, _why in self.tree.unreadable)
+
     def check_file_set(self, txn: Txn) -> None:
         add = self.problems.add
         for rel, node in self.tree.files.items():
             name = rel.rpartition("/")[2]
+            if rel == L.LOCK or rel.startswith(L.LOCK + "/"):
+                if rel != L.LOCK_OWNER or not node.regular:
+                    why = "in the writer lock's folder, which holds only owner.json"
+                    add("unexpected_file", rel, why, None, node.size)
+                continue
             if L.is_not_content(rel):
                 continue
             if self._meta(rel):
@@ -180,6 +203,8 @@ class Run:
                     )
             elif TEMP_NAME.match(name) and not rel.startswith(L.MESSAGES + "/") and node.regular:
                 add("leftover_temp", rel, "a temporary file of an interrupted write")
+            elif _os_metadata(rel) and node.regular:
+                add("os_metadata_file", rel, "left by a desktop or NAS showing the folder")
             else:
                 what = "a symlink" if node.symlink else "a file"
                 add("unexpected_file", rel, f"{what} that no batch record names", None, node.size)
@@ -192,7 +217,7 @@ class Run:
                     c.entry.sha256,
                     "folder",
                 )
-            elif rel not in self.tree.files:
+            elif rel not in self.tree.files and not self._hidden(rel):
                 add(
                     "file_missing",
                     rel,

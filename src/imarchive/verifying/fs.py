@@ -119,6 +119,8 @@ def _walk(dir_fd: int, prefix: str, prune: Callable[[str], bool], tree: Tree) ->
         rel = prefix + e.name
         try:
             st = e.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue  # gone since the listing (a running ingest's temp file): not there
         except OSError as exc:
             tree.unreadable.append((rel, exc.strerror or str(exc)))
             continue
@@ -130,6 +132,9 @@ def _walk(dir_fd: int, prefix: str, prune: Callable[[str], bool], tree: Tree) ->
         tree.dirs.add(rel)
         try:
             sub = open_fd(e.name, directory=True, dir_fd=dir_fd)
+        except FileNotFoundError:
+            tree.dirs.discard(rel)
+            continue
         except OSError as exc:
             tree.unreadable.append((rel, exc.strerror or str(exc)))
             continue

@@ -65,11 +65,17 @@ CODES: dict[str, tuple[Severity, str]] = {
         "warning",
         "an empty folder the layout does not need (added, or left by a crash); harmless",
     ),
+    "os_metadata_file": (
+        "warning",
+        "a file a Mac, Windows or NAS leaves in a folder it shows (.DS_Store, ._name, "
+        "Thumbs.db, @eaDir/); not archive content, no reader takes it",
+    ),
 }
 
 
-# What a running ingest has on disk before its commit ends: not leftovers while it runs.
-IN_FLIGHT = frozenset({"leftover_temp", "leftover_published", "commit_incomplete"})
+# What a running ingest has under _archive/txn before its commit ends: not leftovers while
+# it runs. Files it published (in messages/, seen by readers) are still reported.
+IN_FLIGHT = frozenset({"leftover_temp", "commit_incomplete"})
 
 
 def codes_table() -> str:
