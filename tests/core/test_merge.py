@@ -107,3 +107,36 @@ def test_wide_rows_are_merged_in_smaller_chunks(tmp_path: Path) -> None:
     biggest = max(t.num_rows for t in merge.merged(wide))
     assert biggest < merge.OUT_ROWS
     assert biggest * 4000 <= 1.1 * merge.OUT_BYTES
+
+
+def _ingest_many(tmp_path: Path, name: str, n: int) -> Path:
+    """``n`` chats of one month (the same partition) in one run; the archive."""
+    from imarchive.ingest import IngestOptions, ingest
+    from imarchive.sources.base import ReadOptions
+    from tests.core.helpers import android_export
+
+    drop = tmp_path / "drop"
+    if not drop.exists():
+        drop.mkdir()
+        for k in range(n):
+            android_export(drop / f"WhatsApp Chat with P{k:03d}.txt", 3 + k % 4, start=k % 5)
+    archive = tmp_path / name
+    ingest(IngestOptions((drop,), archive, ReadOptions(timezone="UTC")))
+    return archive
+
+
+def test_many_inputs_merge_in_groups_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night of many chat files: the parts of a partition are merged a few at a time
+    (never all open at once), into the same single file, rows in the same order."""
+    from imarchive.archive import writer
+
+    whole = _ingest_many(tmp_path, "whole", 11)
+    monkeypatch.setattr(writer, "MERGE_FAN_IN", 3)
+    grouped = _ingest_many(tmp_path, "grouped", 11)
+    parts = [sorted((a / "messages").rglob("*.parquet")) for a in (whole, grouped)]
+    assert len(parts[0]) == len(parts[1]) == 1
+    drop = ["ingested_at"]
+    tables = [pq.read_table(p[0]).drop(drop) for p in parts]
+    assert tables[0].num_rows == 59 and tables[0].equals(tables[1])  # 48 messages, 11 notices

@@ -457,3 +457,30 @@ def test_fifos_and_devices_never_block_the_run(tmp_path: Path) -> None:
     )
     lines = check_rejected(tmp_path, run, archive, [fifo, *dumps])
     assert all("not a regular file" in line for line in lines), lines
+
+
+def test_a_night_of_more_chat_files_than_open_files_allowed(tmp_path: Path) -> None:
+    """cron's usual limit is 1,024 open files; a drop folder of more chats than that in
+    one night is committed (the commit merges a few parts at a time)."""
+    drop = H.inputs_dir(tmp_path) / "many"
+    for k in range(300):
+        H.write_chat(drop / f"C{k:03d}.txt", 2, seed=k + 1)
+    archive = tmp_path / "archive"
+    script = (
+        "import resource, subprocess, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))\n"
+        "sys.exit(subprocess.call(sys.argv[1:]))\n"
+    )
+    config = H.config_arg({"argv": plain_argv(archive, *H.rel_inputs(tmp_path, drop))})
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *config],
+        cwd=tmp_path / "cwd",
+        env=H.child_env(tmp_path / "tmp"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    state = H.check_clean(archive)
+    assert len(state.record(1)["inputs"]) == 300

@@ -53,6 +53,7 @@ from imarchive.schema import MESSAGE_SCHEMA, SCHEMA, stamp, to_table
 from imarchive.sources.base import SourceRef
 
 ROW_GROUP = 131_072
+MERGE_FAN_IN = 64  # parts merged at once (each holds a file open and a read buffer)
 SORT_KEYS = [("conversation_id", "ascending"), ("sent_at", "ascending")]
 # Parquet encoding and zstd run on a background thread (pyarrow releases the GIL there)
 # while the reader parses the next rows; this many tables at most wait for it.
@@ -468,23 +469,33 @@ class BatchWriter:
         if any(len(staged) > 1 for staged in by_partition.values()):
             release_free_memory()  # what reading left behind, before the merge needs more
         for partition, staged in by_partition.items():
-            if len(staged) < 2:
-                continue
-            self._part_no += 1
-            path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
-            part = _Part(partition, path, parquet_writer(path))
-            assert part.writer is not None
-            for table in merged([f.path for f in staged]):
-                part.writer.write_table(table, row_group_size=ROW_GROUP)
-                part.rows += table.num_rows
-            part.min_ts = min(f.part.min_ts for f in staged if f.part and f.part.min_ts is not None)
-            part.max_ts = max(f.part.max_ts for f in staged if f.part and f.part.max_ts is not None)
-            part.close()
-            sha, size = sha256_file(path)
-            for f in staged:
-                f.path.unlink()
-                self.files.remove(f)
-            self.files.append(_Staged("messages", "", path, sha, size, part))
+            # at most MERGE_FAN_IN parts open at once (a night of thousands of chat files
+            # met the open-file limit and took gigabytes): consecutive groups first, which
+            # keeps the merged order (conversation, time, source order)
+            while len(staged) > 1:
+                groups = [staged[i : i + MERGE_FAN_IN] for i in range(0, len(staged), MERGE_FAN_IN)]
+                staged = [self._merge(partition, g) if len(g) > 1 else g[0] for g in groups]
+
+    def _merge(self, partition: str, staged: list[_Staged]) -> _Staged:
+        """One part of the rows of ``staged`` (parts of one partition, in source order)."""
+        self._part_no += 1
+        path = self.stage_dir / "parts" / f"{self._part_no:06d}.pq-staging"
+        part = _Part(partition, path, parquet_writer(path))
+        assert part.writer is not None
+        for table in merged([f.path for f in staged]):
+            part.writer.write_table(table, row_group_size=ROW_GROUP)
+            part.rows += table.num_rows
+        part.min_ts = min(f.part.min_ts for f in staged if f.part and f.part.min_ts is not None)
+        part.max_ts = max(f.part.max_ts for f in staged if f.part and f.part.max_ts is not None)
+        part.close()
+        sha, size = sha256_file(path)
+        merged_away = {id(f) for f in staged}
+        for f in staged:
+            f.path.unlink()
+        self.files = [f for f in self.files if id(f) not in merged_away]
+        out = _Staged("messages", "", path, sha, size, part)
+        self.files.append(out)
+        return out
 
     def _entries(self) -> list[tuple[_Staged, L.FileEntry]]:
         out: list[tuple[_Staged, L.FileEntry]] = []
