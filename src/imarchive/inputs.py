@@ -85,9 +85,11 @@ def expand(paths: list[Path], archive: Path | None = None) -> Iterator[Found]:
             yield Found(utf8_display(display), error=NOT_UTF8)
         elif own is not None and where is not None and where.is_relative_to(own):
             yield Found(display, error=IN_ARCHIVE)
-        elif given.is_dir() and not given.is_symlink() and _is_archive(given):
+        elif given.is_dir() and _is_archive(given):
             yield Found(display, error=AN_ARCHIVE)
-        elif given.is_dir() and not given.is_symlink() and not _claims_folder(given, display):
+        elif given.is_dir() and not _claims_folder(given, display):
+            # a folder named by a symbolic link (a share mounted through one) is walked
+            # too; links inside it are followed only within it
             yield from _walk(given, given.resolve(), own)
         else:
             yield _one(given, display)

@@ -317,3 +317,24 @@ def test_an_archive_inside_the_drop_folder_is_no_input(tmp_path: Path) -> None:
         str(archive / "sources"): "inside the archive being written: its own files are no input",
     }
     assert len(read_rows(archive)) == 6  # android_export(…, 5) writes 6 messages
+
+
+def test_a_drop_folder_named_by_a_symbolic_link_is_walked(tmp_path: Path) -> None:
+    """cron given /srv/drop, a link to the share's folder (with or without a trailing
+    slash): its chats are read, not the link refused as 'not recognised'."""
+    share = tmp_path / "share"
+    share.mkdir()
+    android_export(share / "WhatsApp Chat with Bob Sample.txt", 5)
+    android_export(share / "WhatsApp Chat with Carol.txt", 4, start=50)
+    link = tmp_path / "drop"
+    link.symlink_to(share)
+    for given in (str(link), str(link) + "/"):
+        archive = tmp_path / f"archive{len(given)}"
+        proc = ingest(archive, Path(given), extra=["--json"])
+        assert proc.returncode == 0, proc.stderr
+        inputs = json.loads(proc.stdout)["inputs"]
+        assert sorted(Path(i["path"]).name for i in inputs) == [
+            "WhatsApp Chat with Bob Sample.txt",
+            "WhatsApp Chat with Carol.txt",
+        ]
+        assert len(read_rows(archive)) == 11
