@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import traceback
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -75,18 +76,55 @@ def local_zone() -> tuple[str, bool]:
     if tz and tz in available_timezones():
         return tz, True
     try:
-        link = os.readlink("/etc/localtime")
+        link = os.readlink(LOCALTIME)
         name = link.split("zoneinfo/", 1)[1]
         ZoneInfo(name)
         return name, True
     except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
         pass
     try:
-        name = Path("/etc/timezone").read_text().strip()
+        name = TIMEZONE_FILE.read_text().strip()
         ZoneInfo(name)
         return name, True
     except (OSError, ZoneInfoNotFoundError, ValueError):
-        return "UTC", True
+        pass
+    if not LOCALTIME.exists():
+        return "UTC", True  # no zone set up: the C library's time is UTC too
+    named = zone_named_by(LOCALTIME)
+    if named is None:  # a zone file of no known name: never guess (times would be off)
+        raise UsageError(
+            f"this machine's time zone cannot be named ({LOCALTIME} matches no zone of the "
+            "zone database): give --timezone or set IMARCHIVE_TIMEZONE"
+        )
+    return named, True
+
+
+LOCALTIME = Path("/etc/localtime")
+TIMEZONE_FILE = Path("/etc/timezone")
+
+
+def zone_named_by(path: Path) -> str | None:
+    """The zone whose file has the bytes of ``path`` (a copy of one, as some systems put
+    in /etc/localtime instead of a link); an ``Area/City`` name before an alias."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    names = sorted(available_timezones(), key=lambda n: ("/" not in n, n))
+    roots = list(zoneinfo.TZPATH)
+    with contextlib.suppress(ImportError):  # the zone database as a package, if installed
+        import tzdata  # type: ignore[import-untyped,unused-ignore]
+
+        roots.append(str(Path(tzdata.__file__).parent / "zoneinfo"))
+    for root in roots:
+        for name in names:
+            try:
+                candidate = Path(root, name)
+                if candidate.stat().st_size == len(data) and candidate.read_bytes() == data:
+                    return name
+            except OSError:
+                continue
+    return None
 
 
 # Files of the zone database that are not zones: this machine's zone under another name.

@@ -447,3 +447,28 @@ def test_verify_output_without_stdout_or_with_an_ascii_one(tmp_path: Path, expor
     )
     assert ascii_out.returncode == 0, ascii_out.stderr
     assert json.loads(ascii_out.stdout)["archive"] == str(archive)
+
+
+def test_machine_zone_from_a_copied_localtime_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/etc/localtime as a copy of a zone file (no link, no /etc/timezone): the zone is
+    found by its bytes, not assumed UTC (times would be hours off); a zone file of no
+    known name is refused rather than guessed."""
+    import zoneinfo
+
+    from imarchive import cli
+
+    for var in ("IMARCHIVE_TIMEZONE", "TZ"):
+        monkeypatch.delenv(var, raising=False)
+    tokyo = next(Path(r, "Asia/Tokyo") for r in zoneinfo.TZPATH if Path(r, "Asia/Tokyo").exists())
+    localtime = tmp_path / "localtime"
+    localtime.write_bytes(tokyo.read_bytes())
+    monkeypatch.setattr(cli, "LOCALTIME", localtime)
+    monkeypatch.setattr(cli, "TIMEZONE_FILE", tmp_path / "no-timezone")
+    assert cli.local_zone() == ("Asia/Tokyo", True)
+    localtime.write_bytes(tokyo.read_bytes()[:-3] + b"XYZ")
+    with pytest.raises(cli.UsageError, match="cannot be named"):
+        cli.local_zone()
+    localtime.unlink()
+    assert cli.local_zone() == ("UTC", True)
