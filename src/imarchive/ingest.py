@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from imarchive import __version__
+from imarchive import __version__, tempdirs
 from imarchive.archive import layout as L
 from imarchive.archive import recovery
 from imarchive.archive.fsio import sha256_file
@@ -347,12 +347,20 @@ def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResul
         raise UsageError(
             f"--format {opts.format}: unknown (one of: {', '.join(registry.format_names())})"
         )
+    tempdirs.check_tmpdir()
+    swept = tempdirs.sweep()  # copies of databases a killed run left behind
     old_umask = os.umask(0)
     os.umask(old_umask | ARCHIVE_UMASK)
     try:
-        return _ingest(opts, progress)
+        result = _ingest(opts, progress)
     finally:
         os.umask(old_umask)
+    if swept:
+        result.warnings.append(
+            f"removed {len(swept)} temporary folder(s) that an interrupted run left in "
+            f"{tempfile.gettempdir()} (copies of databases)"
+        )
+    return result
 
 
 def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
@@ -402,13 +410,13 @@ def _ingest_locked(
 ) -> IngestResult:
     tmp_root: Path | None = None
     if archive is None:  # dry run against an archive that does not exist yet
-        tmp_root = Path(tempfile.mkdtemp(prefix="imarchive-dry-"))
+        tmp_root = tempdirs.make("dry")
         create(tmp_root / "archive")
         archive = Archive.open(tmp_root / "archive")
     batches = archive.batches()
     batch_id = uuid.uuid4().hex
     if opts.dry_run:
-        staging = Path(tempfile.mkdtemp(prefix="imarchive-dry-stage-")) / batch_id
+        staging = tempdirs.make("dry-stage") / batch_id
     else:
         staging = archive.root / L.txn_dir(batch_id)
     leftovers = recovery.Leftovers()

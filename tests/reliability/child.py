@@ -16,7 +16,8 @@ Usage: ``python child.py CONFIG_JSON``. The config (all keys optional except ``a
 - ``locked_fd`` / ``hold_fd``: once the writer lock is taken, write one byte to
   ``locked_fd``, then wait for one byte (or EOF) on ``hold_fd`` before going on;
   ``hold_at``: ``"commit"`` pauses there instead, with the batch staged under txn/, or
-  ``"end_input"``, with the first input read (also in a dry run, which takes no lock);
+  ``"end_input"``, with the first input read (also in a dry run, which takes no lock), or
+  ``"add_table"``, as a columnar reader hands over its first rows (its input still open);
 - ``grow``: a source path that gets a line appended right before its snapshot copy, i.e.
   between the pipeline's first hashing pass and the copy (a file that changes while read);
 - ``uid``/``gid``: drop privileges to them before running;
@@ -177,6 +178,8 @@ def install_hold(locked_fd: int, hold_fd: int, at: str = "lock") -> None:
         writer.BatchWriter.commit = paused(writer.BatchWriter.commit)  # type: ignore[method-assign]
     elif at == "end_input":
         writer.BatchWriter.end_input = paused(writer.BatchWriter.end_input)  # type: ignore[method-assign]
+    elif at == "add_table":  # while a columnar reader has its input open
+        writer.BatchWriter.add_table = paused(writer.BatchWriter.add_table)  # type: ignore[method-assign]
     else:
         recovery.find = paused(recovery.find)
 

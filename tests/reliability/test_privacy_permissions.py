@@ -121,3 +121,52 @@ def test_archive_error_carries_no_text(tmp_path: Path) -> None:
     assert run.code == 4, run.stderr
     assert "Traceback" not in run.stderr
     H.assert_no_canary(run.stdout, run.stderr)
+
+
+def test_a_killed_wechat_ingest_leaves_no_database_copy_for_long(tmp_path: Path) -> None:
+    """kill -9 while a dump is read (its WAL merged into a plain copy in TMPDIR): the next
+    run removes that copy and says so; a folder of a live run is left alone."""
+    import shutil
+
+    from tests.reliability.test_fuzz import PC3
+
+    dump = H.inputs_dir(tmp_path) / "WeChat Files" / PC3.name
+    shutil.copytree(PC3, dump)
+    (dump / "Msg" / "Multi" / "MSG0.db").unlink()  # MSG1.db has a WAL: read from a copy
+    archive = tmp_path / "archive"
+    proc, hold_w = H.hold_lock(tmp_path, archive, dump, at="add_table")
+    tmp = tmp_path / "tmp"
+    try:
+        copies = [p for p in tmp.rglob("*.db") if p.is_file()]
+        assert copies, "no plain copy was made: the test reads no WAL"
+        proc.kill()
+        proc.wait(timeout=60)
+    finally:
+        os.close(hold_w)
+    assert all(p.exists() for p in copies)
+    live = tmp / f"imarchive-wechat-{os.getpid()}-keep"
+    live.mkdir()
+    other = H.inputs_dir(tmp_path) / "later"
+    H.write_chat(other / "Later.txt", 5, seed=3)
+    run = H.ingest(archive, other, workdir=tmp_path)
+    assert run.code == 0, run.stderr
+    assert not any(p.exists() for p in copies)
+    assert live.is_dir()
+    said = run.stdout + run.stderr
+    assert "removed 1 temporary folder(s) that an interrupted run left in" in said
+
+
+def test_a_tmpdir_that_cannot_be_used_is_refused(tmp_path: Path) -> None:
+    """TMPDIR set to a missing folder: Python would quietly use /tmp instead, where the
+    user said chat data must not go; the run is refused (exit 2), nothing written."""
+    from tests.core.helpers import run_cli
+
+    drop = H.inputs_dir(tmp_path) / "drop"
+    H.write_chat(drop / "One.txt", 5, seed=1)
+    archive = tmp_path / "archive"
+    missing = tmp_path / "no-such-folder"
+    args = ["ingest", str(drop), "--archive", str(archive), "--timezone", "UTC"]
+    proc = run_cli(args, env={"TMPDIR": str(missing)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: TMPDIR {missing}: not a folder this user can write")
+    assert not archive.exists()

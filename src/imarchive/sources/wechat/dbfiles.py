@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+from imarchive import tempdirs
 from imarchive.errors import SourceError
 from imarchive.sources.base import ReadContext, SourceRef
 from imarchive.sources.wechat import sqlcipher, wal
@@ -89,7 +90,7 @@ class Databases:
 
     def _tmp_path(self, name: str) -> Path:
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="imarchive-wechat-")
+            self._tmp = tempfile.TemporaryDirectory(prefix=tempdirs.prefix("wechat"))
         self._n += 1
         return Path(self._tmp.name) / f"{self._n:04d}-{Path(name).name}"
 
