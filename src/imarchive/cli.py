@@ -66,6 +66,21 @@ def archive_path(given: str | None) -> Path:
     return path
 
 
+def writable_archive_path(given: str | None) -> Path:
+    """``archive_path``, for ingest: a path whose bytes are not UTF-8 is refused (the
+    Parquet writer cannot open it: the run would stop half way)."""
+    path = archive_path(given)
+    try:
+        os.fsencode(path.absolute()).decode("utf-8")
+    except UnicodeDecodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise UsageError(
+            f"--archive {shown}: the path is not valid UTF-8 (Parquet files cannot be written "
+            "there): give another folder"
+        ) from None
+    return path
+
+
 def local_zone() -> tuple[str, bool]:
     """The zone for naive timestamps: $IMARCHIVE_TIMEZONE, else this machine's zone
     (then ``assumed``)."""
@@ -247,7 +262,7 @@ def ingest(
         raise UsageError("an empty PATH was given (an unset variable?)")
     options = IngestOptions(
         paths=tuple(Path(p) for p in paths),
-        archive=archive_path(archive),
+        archive=writable_archive_path(archive),
         read=ReadOptions(
             timezone=zone,
             timezone_assumed=assumed,

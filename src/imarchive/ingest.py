@@ -320,7 +320,7 @@ def _record(
         "started": started,
         "finished": iso(utc_now()),
         "host": socket.gethostname(),
-        "user": getpass.getuser(),
+        "user": _user(),
         "pid": os.getpid(),
         "options": {
             "timezone": r.timezone,
@@ -335,6 +335,15 @@ def _record(
         "lock_breaks": breaks,
         "inputs": [i.to_json() for i in inputs],
     }
+
+
+def _user() -> str:
+    """The login name for the batch record; a uid with no name (a container's) as
+    ``uid:N``."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
 
 
 def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResult:
@@ -366,16 +375,12 @@ def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResul
 def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
     root = opts.archive
     started = utc_now()
-    if root.exists() and not root.is_dir():
-        raise NotAnArchive(no_folder(root))
-    if opts.dry_run:
-        archive = Archive.open(root) if (root / L.ARCHIVE_JSON).exists() else None
-    else:
-        if root.exists() and not (root / L.ARCHIVE_JSON).exists() and any(root.iterdir()):
-            raise NotAnArchive(f"{root}: not an imarchive archive (folder is not empty)")
-        if not root.exists() or not any(root.iterdir()):
-            _archive_op(root, lambda: create(root))
-        archive = Archive.open(root)
+    try:
+        archive = _open_or_create(root, opts.dry_run)
+    except OSError as exc:  # a folder this user may not read (permissions, a stale mount)
+        raise ArchiveError(
+            f"{exc.filename or root}: cannot read the archive ({exc.strerror or exc})"
+        ) from None
     found = list(expand(list(opts.paths), root))
     lock = Lock(root, opts.lock_timeout) if archive and not opts.dry_run else None
     if lock:
@@ -385,6 +390,20 @@ def _ingest(opts: IngestOptions, progress: Progress | None) -> IngestResult:
     finally:
         if lock:
             lock.release()
+
+
+def _open_or_create(root: Path, dry_run: bool) -> Archive | None:
+    """The archive at ``root``, created there when the folder is missing or empty (a
+    dry run creates nothing: None)."""
+    if root.exists() and not root.is_dir():
+        raise NotAnArchive(no_folder(root))
+    if dry_run:
+        return Archive.open(root) if (root / L.ARCHIVE_JSON).exists() else None
+    if root.exists() and not (root / L.ARCHIVE_JSON).exists() and any(root.iterdir()):
+        raise NotAnArchive(f"{root}: not an imarchive archive (folder is not empty)")
+    if not root.exists() or not any(root.iterdir()):
+        _archive_op(root, lambda: create(root))
+    return Archive.open(root)
 
 
 def _archive_op(root: Path, op: Callable[[], _T]) -> _T:

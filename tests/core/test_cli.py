@@ -472,3 +472,74 @@ def test_machine_zone_from_a_copied_localtime_file(
         cli.local_zone()
     localtime.unlink()
     assert cli.local_zone() == ("UTC", True)
+
+
+def test_an_archive_path_that_is_not_utf8_is_a_usage_error(tmp_path: Path, export: Path) -> None:
+    archive = Path(os.fsdecode(bytes(tmp_path) + b"/arch\xffive"))
+    proc = ingest(archive, export)
+    assert proc.returncode == ExitCode.USAGE, proc.stderr
+    assert "arch\\xffive: the path is not valid UTF-8" in proc.stderr
+    assert not archive.exists()
+
+
+def test_a_user_without_a_name_is_recorded_by_uid(
+    tmp_path: Path, export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's uid has no passwd entry (getpass raises KeyError): the batch record
+    names it ``uid:N`` instead of the run failing with an internal error."""
+    import getpass
+
+    from imarchive.ingest import IngestOptions
+    from imarchive.ingest import ingest as run_ingest
+    from imarchive.sources.base import ReadOptions
+
+    def nameless() -> str:
+        raise KeyError("getpwuid(): uid not found: 12345")
+
+    monkeypatch.setattr(getpass, "getuser", nameless)
+    archive = tmp_path / "archive"
+    result = run_ingest(IngestOptions((export,), archive, ReadOptions(timezone="UTC")))
+    assert result.batch_seq == 1
+    record = json.loads((archive / "_archive" / "batches" / "00000001.json").read_text())
+    assert record["user"] == f"uid:{os.getuid()}"
+
+
+def test_an_archive_the_user_cannot_read_is_one_line(tmp_path: Path, export: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("runs as root only, to drop to 'nobody'")
+    import pwd
+    import shutil
+    import tempfile
+
+    assert ingest(tmp_path / "archive", export).returncode == 0
+    nobody = pwd.getpwnam("nobody")
+    work = Path(tempfile.mkdtemp(prefix="imarchive-cli-"))
+    try:
+        work.chmod(0o755)
+        archive = work / "archive"
+        shutil.copytree(tmp_path / "archive", archive)
+        archive.chmod(0o700)  # root's
+        copy = work / export.name
+        shutil.copy(export, copy)
+        copy.chmod(0o644)
+        script = (
+            "import os, sys, contextlib, io, imarchive.cli, imarchive.ingest\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    imarchive.cli.run(['ingest', '--help'])\n"
+            f"os.setgroups([]); os.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\n"
+            "sys.exit(imarchive.cli.run(sys.argv[1:]))\n"
+        )
+        argv = ["ingest", str(copy), "--archive", str(archive), "--timezone", "UTC"]
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *argv],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert proc.returncode == ExitCode.PROBLEMS, proc.stderr
+        assert proc.stderr.strip().endswith("cannot read the archive (Permission denied)")
+        assert "internal error" not in proc.stderr
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
