@@ -389,16 +389,20 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def run(argv: list[str]) -> int:
-    """Run the CLI; return the exit code (tests call this)."""
+    """Run the CLI; return the exit code (tests call this). With ``--json``, a run that
+    fails as a whole still prints one JSON object on stdout (``ok``: false, the
+    ``error`` line and the ``exit_code``), so that a script reading it finds one."""
     global CONSOLE
     CONSOLE = Console()  # bound to the current sys.stdout/sys.stderr
     debug = "--debug" in argv
+    as_json = "--json" in argv
     signal.signal(signal.SIGTERM, _on_sigterm)
+    stopped = "interrupted; the archive stays at its last committed batch"
     try:
         rv = app(args=argv, prog_name="imarchive", standalone_mode=False)
         code = int(rv) if isinstance(rv, int) else 0
         if code == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-            _say("interrupted; the archive stays at its last committed batch")
+            return _fail(stopped, code, as_json)
         return code
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -407,26 +411,31 @@ def run(argv: list[str]) -> int:
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 sys.stderr.write(exc.format_message() + "\n")
             return ExitCode.USAGE
-        _say(exc.format_message())
-        return ExitCode.USAGE
-    except typer.Abort:
-        _say("interrupted; the archive stays at its last committed batch")
-        return ExitCode.INTERRUPTED
-    except KeyboardInterrupt:
-        _say("interrupted; the archive stays at its last committed batch")
-        return ExitCode.INTERRUPTED
+        return _fail(exc.format_message(), ExitCode.USAGE, as_json)
+    except (typer.Abort, KeyboardInterrupt):
+        return _fail(stopped, ExitCode.INTERRUPTED, as_json)
+    except OutputError as exc:  # stdout itself failed: nothing more goes there
+        return _fail(str(exc), exc.exit_code, False)
     except ImarchiveError as exc:
-        _say(str(exc))
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code, as_json)
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        else:
-            # the type and place only: an exception's text may quote chat content
-            tb = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            where = f" at {Path(tb.filename).name}:{tb.lineno}" if tb else ""
-            _say(f"internal error ({type(exc).__name__}{where}); rerun with --debug for details")
-        return ExitCode.INTERNAL
+            return _fail(f"internal error ({type(exc).__name__})", ExitCode.INTERNAL, as_json)
+        # the type and place only: an exception's text may quote chat content
+        tb = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(tb.filename).name}:{tb.lineno}" if tb else ""
+        text = f"internal error ({type(exc).__name__}{where}); rerun with --debug for details"
+        return _fail(text, ExitCode.INTERNAL, as_json)
+
+
+def _fail(text: str, code: int, as_json: bool) -> int:
+    """Say why the run failed (stderr; and stdout as JSON for ``--json``); the code."""
+    if as_json:
+        with contextlib.suppress(OutputError):
+            report.dump_json(CONSOLE, {"ok": False, "error": text, "exit_code": int(code)})
+    _say(text)
+    return code
 
 
 def _say(text: str) -> None:

@@ -543,3 +543,24 @@ def test_an_archive_the_user_cannot_read_is_one_line(tmp_path: Path, export: Pat
         assert "internal error" not in proc.stderr
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_json_is_printed_for_a_run_that_fails_as_a_whole(tmp_path: Path, export: Path) -> None:
+    """A script that reads --json finds one object for every exit code: a usage error,
+    not an archive, a bad zone; the same line as on stderr."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "x.txt").write_text("x")
+    cases = [
+        (["ingest", str(tmp_path / "missing"), "--archive", str(tmp_path / "a")], 2),
+        (["ingest", str(export), "--archive", str(notes)], 4),
+        (["ingest", str(export), "--archive", str(tmp_path / "b"), "--timezone", "Mars/Base"], 2),
+        (["verify", "--archive", str(notes)], 4),
+        (["info", "--archive", str(tmp_path / "missing")], 4),
+    ]
+    for args, code in cases:
+        proc = run_cli([*args, "--json"])
+        assert proc.returncode == code, (args, proc.stderr)
+        data = json.loads(proc.stdout)
+        assert data["ok"] is False and data["exit_code"] == code
+        assert proc.stderr.strip() == f"error: {data['error']}"
