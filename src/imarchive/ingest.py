@@ -252,7 +252,7 @@ def _run_input(prepared: _Prepared, opts: IngestOptions, writer: BatchWriter) ->
         ctx.stage_the_rest()
         ok = True
     except SourceError as exc:
-        result.error = exc.reason
+        result.error = _without(exc.reason, cand.display)
     except sqlite3.DatabaseError as exc:
         # a damaged database file of a dump: that input is rejected, the run goes on
         result.error = database_reason(exc)
@@ -337,6 +337,11 @@ def _record(
     }
 
 
+def _without(reason: str, display: str) -> str:
+    """A reason without the input's own path in front (the report puts it there)."""
+    return reason[len(display) + 2 :] if reason.startswith(display + ": ") else reason
+
+
 def _user() -> str:
     """The login name for the batch record; a uid with no name (a container's) as
     ``uid:N``."""
@@ -350,8 +355,12 @@ def ingest(opts: IngestOptions, progress: Progress | None = None) -> IngestResul
     """Ingest ``opts.paths`` into the archive; one batch at most. Rejected inputs are
     data in the result; only archive-level failures raise."""
     for p in opts.paths:
-        if not os.path.lexists(p):
-            raise UsageError(f"{p}: no such file or folder")
+        try:
+            os.lstat(p)
+        except FileNotFoundError:
+            raise UsageError(f"{p}: no such file or folder") from None
+        except OSError as exc:  # a folder on the way this user may not enter
+            raise UsageError(f"{p}: cannot be reached ({exc.strerror})") from None
     if opts.format != "auto" and opts.format not in registry.format_names():
         raise UsageError(
             f"--format {opts.format}: unknown (one of: {', '.join(registry.format_names())})"
@@ -402,7 +411,11 @@ def _open_or_create(root: Path, dry_run: bool) -> Archive | None:
     if root.exists() and not (root / L.ARCHIVE_JSON).exists() and any(root.iterdir()):
         raise NotAnArchive(f"{root}: not an imarchive archive (folder is not empty)")
     if not root.exists() or not any(root.iterdir()):
-        _archive_op(root, lambda: create(root))
+        try:
+            create(root)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+            raise ArchiveError(f"{root}: cannot create the archive ({reason})") from None
     return Archive.open(root)
 
 

@@ -56,8 +56,11 @@ def ingest(console: Console, result: Any) -> None:
         if i["status"] == "rejected":
             console.error(f"{i['path']}: {i['error']}")
         elif not console.out_tty and not console.quiet:
+            status = (
+                "would ingest" if data["dry_run"] and i["status"] == "ingested" else i["status"]
+            )
             console.info(
-                f"{i['status']}: {i['path']} format={i['format']} read={i['messages_read']} "
+                f"{status}: {i['path']} format={i['format']} read={i['messages_read']} "
                 f"new={i['messages_new']} duplicate={i['messages_duplicate']} "
                 f"rejected_lines={i['lines_rejected']} rejected_rows={i['rows_rejected']} "
                 f"warnings={len(i['warnings'])}"

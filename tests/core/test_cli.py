@@ -564,3 +564,28 @@ def test_json_is_printed_for_a_run_that_fails_as_a_whole(tmp_path: Path, export:
         data = json.loads(proc.stdout)
         assert data["ok"] is False and data["exit_code"] == code
         assert proc.stderr.strip() == f"error: {data['error']}"
+
+
+def test_small_messages_of_a_cron_log(tmp_path: Path, export: Path) -> None:
+    """A dry run's lines say 'would ingest'; an empty file says so; a PATH behind a
+    folder the user cannot enter is not called missing; an archive that cannot be
+    created is named, not an internal temporary folder."""
+    dry = run_cli(["ingest", str(export), "--archive", str(tmp_path / "d"), "--dry-run"])
+    assert dry.returncode == 0 and "would ingest: " in dry.stderr
+    assert "ingested: " not in dry.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    proc = ingest(tmp_path / "e", empty)
+    assert f"error: {empty}: empty file (0 bytes)" in proc.stderr
+    if os.geteuid() == 0:
+        return  # root enters every folder and writes everywhere
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    locked.chmod(0)
+    try:
+        proc = ingest(tmp_path / "f", locked / "inner")
+        assert proc.returncode == 2 and "cannot be reached (Permission denied)" in proc.stderr
+        proc = ingest(locked / "archive", export)
+        assert proc.stderr.strip().startswith(f"error: {locked / 'archive'}: cannot")
+    finally:
+        locked.chmod(0o755)

@@ -201,7 +201,7 @@ def pdf_file(drop: Path) -> Path:
 NOT_RECOGNISED = "not a recognised chat export"
 # case → (how to make the file, what its one-line reason must say)
 CASES: dict[str, tuple[Maker, str]] = {
-    "empty": (empty, NOT_RECOGNISED),
+    "empty": (empty, "empty file (0 bytes)"),
     "binary-garbage": (garbage, NOT_RECOGNISED),
     "binary-garbage-named-as-chat": (garbage_txt, NOT_RECOGNISED),
     "truncated-zip": (truncated_zip, "truncated zip"),
@@ -258,6 +258,7 @@ def test_file_that_changes_while_read(tmp_path: Path) -> None:
     run = ingest_plain(tmp_path, archive, drop, grow=str(moving))
     (line,) = check_rejected(tmp_path, run, archive, [moving])
     assert "changed while it was being read" in line
+    assert line.count(moving.name) == 1, line  # the path once, not twice
 
 
 def test_utf16_without_bom_reads_like_utf8(tmp_path: Path) -> None:

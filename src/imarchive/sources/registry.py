@@ -50,6 +50,8 @@ def detect(candidate: Candidate, forced: str | None = None) -> Detection:
                 raise SourceError(reason)
         if candidate.zip_names is not None:
             raise SourceError(zipped.explain(candidate, READERS, MIN_SCORE))
+        if not candidate.is_dir and not candidate.head:
+            raise SourceError("empty file (0 bytes)")
         raise SourceError("not a recognised chat export or backup (see `imarchive formats`)")
     if len(scored) > 1 and scored[1][0] == best_score:
         raise SourceError(
