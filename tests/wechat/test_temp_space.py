@@ -71,3 +71,46 @@ def test_no_room_for_the_sort_is_said_plainly(
     done = _ingest(dump, archive, roomy)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["messages_new"] > 5_000
+
+
+def test_no_room_for_a_plain_copy_rejects_that_dump_only(
+    pc3_plain: Path, tmp_path: Path, tiny_tmp: Path
+) -> None:
+    """A WAL larger than TMPDIR's room: the merged plain copy cannot be written. That dump
+    is rejected with the reason (TMPDIR, not the archive); the other inputs of the run are
+    committed."""
+    dump = tmp_path / "acct"
+    shutil.copytree(pc3_plain, dump)
+    db = dump / "Msg" / "Multi" / "MSG1.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("CREATE TABLE pad (x BLOB)")
+    conn.execute("INSERT INTO pad VALUES (randomblob(2000000))")
+    conn.commit()
+    # a copy of the WAL as it stands (closing the connection would check it in)
+    wal = (dump / "Msg" / "Multi" / "MSG1.db-wal").read_bytes()
+    conn.close()
+    (dump / "Msg" / "Multi" / "MSG1.db-wal").write_bytes(wal)
+    assert len(wal) > 1 << 20
+    chat = tmp_path / "WhatsApp Chat with Bob.txt"
+    chat.write_text("12/03/2024, 10:00 - Bob: hi\n12/03/2024, 10:01 - Ann: yo\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMARCHIVE_")}
+    env["TMPDIR"] = str(tiny_tmp)
+    argv = [sys.executable, "-m", "imarchive", "ingest", str(dump), str(chat)]
+    proc = subprocess.run(
+        [*argv, "--archive", str(tmp_path / "archive"), "--timezone", "UTC", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert "inputs" in doc, doc
+    by_path = {Path(i["path"]).name: i for i in doc["inputs"]}
+    assert by_path[chat.name]["status"] == "ingested"
+    bad = by_path["acct"]
+    assert bad["status"] == "rejected"
+    assert f"cannot write its plain copy in {tiny_tmp}" in bad["error"], bad["error"]
+    assert doc["batch_seq"] == 1

@@ -7,6 +7,7 @@ is deleted when the reader finishes; originals are never written.
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -17,6 +18,11 @@ from imarchive import tempdirs
 from imarchive.errors import SourceError
 from imarchive.sources.base import ReadContext, SourceRef
 from imarchive.sources.wechat import sqlcipher, wal
+
+# Writing a plain copy in TMPDIR fails so when TMPDIR is full, read-only or not ours.
+TEMP_WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 def connect_ro(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -88,6 +94,9 @@ class Databases:
             self._tmp.cleanup()
             self._tmp = None
 
+    def _tmp_root(self) -> str:
+        return self._tmp.name if self._tmp is not None else tempfile.gettempdir()
+
     def _tmp_path(self, name: str) -> Path:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=tempdirs.prefix("wechat"))
@@ -108,14 +117,26 @@ class Databases:
         if staged.stat().st_size == 0:
             raise SourceError(f"{name}: empty file")
         has_wal = wal_ref is not None and wal_ref.size > 0
-        if sqlcipher.is_plain_sqlite(staged):
-            _check_size(staged, name)
-            path = staged
-            if has_wal and wal_ref is not None:
-                path = self._tmp_path(name)
-                wal.merge_plain(staged, wal_ref.staged, path)
-        else:
-            path = self._decrypt(staged, wal_ref.staged if has_wal and wal_ref else None, name)
+        try:
+            if sqlcipher.is_plain_sqlite(staged):
+                _check_size(staged, name)
+                path = staged
+                if has_wal and wal_ref is not None:
+                    path = self._tmp_path(name)
+                    wal.merge_plain(staged, wal_ref.staged, path)
+            else:
+                path = self._decrypt(staged, wal_ref.staged if has_wal and wal_ref else None, name)
+        except OSError as exc:
+            # shutil names the file copied from first and the copy second (filename2)
+            names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+            ours = not names or any(n.startswith(self._tmp_root()) for n in names)
+            if not ours or exc.errno not in TEMP_WRITE_ERRNOS:
+                raise  # not the temporary copy: the input's or the archive's own error
+            # the temporary copy has no room (or no place): this input only, not the run
+            raise SourceError(
+                f"{name}: cannot write its plain copy in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}; set TMPDIR to a folder with more space)"
+            ) from None
         try:
             conn = connect_ro(path)
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
