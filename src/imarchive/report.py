@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from rich.table import Table
@@ -13,6 +14,14 @@ from imarchive.console import Console
 
 def dump_json(console: Console, obj: Any) -> None:
     console.data(json.dumps(obj, ensure_ascii=not console.out_utf8, indent=2, default=str))
+
+
+def _warning_codes(warnings: list[dict[str, str]]) -> str:
+    """`` (code n, …)`` of an input's warnings, most frequent first; "" for none."""
+    if not warnings:
+        return ""
+    counts = Counter(w["code"] for w in warnings)
+    return " (" + ", ".join(f"{code} {n}" for code, n in counts.most_common()) + ")"
 
 
 def _rejected(i: dict[str, Any]) -> str:
@@ -63,10 +72,15 @@ def ingest(console: Console, result: Any) -> None:
                 f"{status}: {i['path']} format={i['format']} read={i['messages_read']} "
                 f"new={i['messages_new']} duplicate={i['messages_duplicate']} "
                 f"rejected_lines={i['lines_rejected']} rejected_rows={i['rows_rejected']} "
-                f"warnings={len(i['warnings'])}"
+                f"warnings={len(i['warnings'])}{_warning_codes(i['warnings'])}"
             )
     for w in data["warnings"]:
         console.warn(w)
+    if data["lock_breaks"]:
+        console.warn(
+            f"took over the writer lock of {data['lock_breaks']} run(s) that died holding it "
+            "(recorded in the batch record)"
+        )
     if data["set_aside"]:
         console.warn(
             f"{data['set_aside']} leftover file(s) of an interrupted run "

@@ -115,3 +115,48 @@ def test_info_on_a_terminal_has_the_platform_totals(tmp_path: Path) -> None:
     report.info(console, archive_info(tmp_path / "archive"))
     text = out.getvalue()
     assert "by platform" in text and "whatsapp" in text and "by month" in text
+
+
+def test_an_input_line_names_its_warning_codes_and_a_broken_lock() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(out=out, err=err, tty=False, width=200)
+    data = {
+        "inputs": [
+            {
+                "path": "chat.txt",
+                "status": "ingested",
+                "format": "whatsapp-txt",
+                "messages_read": 3,
+                "messages_new": 3,
+                "messages_duplicate": 0,
+                "lines_rejected": 0,
+                "rows_rejected": 0,
+                "warnings": [
+                    {"locator": "L1", "code": "dst_fold", "message": "m"},
+                    {"locator": "L2", "code": "dst_fold", "message": "m"},
+                    {"locator": "", "code": "date_order_assumed", "message": "m"},
+                ],
+            }
+        ],
+        "warnings": [],
+        "set_aside": 0,
+        "lock_breaks": 1,
+        "dry_run": False,
+        "batch_seq": 1,
+        "head": {"seq": 1, "sha256": "0" * 64},
+        "totals": {
+            "messages_new": 3,
+            "messages_duplicate": 0,
+            "ingested": 1,
+            "already_ingested": 0,
+            "rejected": 0,
+        },
+    }
+
+    class Result:
+        def to_json(self) -> dict:  # type: ignore[type-arg]
+            return data
+
+    report.ingest(console, Result())
+    assert "warnings=3 (dst_fold 2, date_order_assumed 1)" in err.getvalue()
+    assert "warning: took over the writer lock of 1 run(s) that died holding it" in err.getvalue()
