@@ -1,20 +1,21 @@
 """The temporary folders of a run (decrypted or WAL-merged database copies, a dry run's
-empty archive), in ``TMPDIR``: named after the process that made them, so that the next
-run removes those of a process that is gone (a ``kill -9`` runs no cleanup, and a plain
-copy of a chat database must not stay behind)."""
+empty archive), in ``TMPDIR``: named after the process (and host) that made them, so that
+the next run on this host removes those of a process that is gone (a ``kill -9`` runs no
+cleanup, and a plain copy of a chat database must not stay behind)."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
 from imarchive.archive.lock import _pid_alive
 from imarchive.errors import UsageError
 
-OURS = re.compile(r"imarchive-(?:wechat|dry|dry-stage)-(\d+)-")
+OURS = re.compile(r"imarchive-(?:wechat|dry|dry-stage)-(\d+)\.([^-]*)-")
 
 
 def make(kind: str) -> Path:
@@ -23,7 +24,13 @@ def make(kind: str) -> Path:
 
 
 def prefix(kind: str) -> str:
-    return f"imarchive-{kind}-{os.getpid()}-"
+    """``imarchive-KIND-PID.HOST-``: the host too, as a TMPDIR on a share may be seen by
+    other machines, whose processes cannot be checked from here."""
+    return f"imarchive-{kind}-{os.getpid()}.{_host()}-"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())
 
 
 def check_tmpdir() -> None:
@@ -51,7 +58,7 @@ def sweep() -> list[str]:
         return removed
     for entry in entries:
         m = OURS.match(entry.name)
-        if m is None or _pid_alive(int(m.group(1))):
+        if m is None or m.group(2) != _host() or _pid_alive(int(m.group(1))):
             continue
         try:
             if not entry.is_dir(follow_symlinks=False):

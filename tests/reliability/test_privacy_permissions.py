@@ -144,14 +144,18 @@ def test_a_killed_wechat_ingest_leaves_no_database_copy_for_long(tmp_path: Path)
     finally:
         os.close(hold_w)
     assert all(p.exists() for p in copies)
-    live = tmp / f"imarchive-wechat-{os.getpid()}-keep"
+    from imarchive import tempdirs
+
+    live = tmp / (tempdirs.prefix("wechat") + "keep")  # this test's own process: alive
     live.mkdir()
+    elsewhere = tmp / "imarchive-wechat-1.some_other_host-keep"  # not checkable from here
+    elsewhere.mkdir()
     other = H.inputs_dir(tmp_path) / "later"
     H.write_chat(other / "Later.txt", 5, seed=3)
     run = H.ingest(archive, other, workdir=tmp_path)
     assert run.code == 0, run.stderr
     assert not any(p.exists() for p in copies)
-    assert live.is_dir()
+    assert live.is_dir() and elsewhere.is_dir()
     said = run.stdout + run.stderr
     assert "removed 1 temporary folder(s) that an interrupted run left in" in said
 
