@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
@@ -14,6 +15,14 @@ from imarchive.console import Console
 
 def dump_json(console: Console, obj: Any) -> None:
     console.data(json.dumps(obj, ensure_ascii=not console.out_utf8, indent=2, default=str))
+
+
+def _at(console: Console) -> str:
+    """`` at <UTC time>`` for a summary line in a log (one night from the next); nothing
+    on a terminal."""
+    if console.tty:
+        return ""
+    return " at " + datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _warning_codes(warnings: list[dict[str, str]]) -> str:
@@ -88,7 +97,10 @@ def ingest(console: Console, result: Any) -> None:
         )
     verb = "would add" if data["dry_run"] else "added"
     if data["batch_seq"] is None and not data["dry_run"]:
-        console.info(f"nothing new to ingest; head {data['head']['seq']} {data['head']['sha256']}")
+        console.info(
+            f"nothing new to ingest; head {data['head']['seq']} {data['head']['sha256']}"
+            + _at(console)
+        )
     else:
         console.info(
             f"{verb} {t['messages_new']} message(s) ({t['messages_duplicate']} duplicate) from "
@@ -99,6 +111,7 @@ def ingest(console: Console, result: Any) -> None:
                 if data["dry_run"]
                 else f"; batch {data['batch_seq']}, head {data['head']['sha256']}"
             )
+            + _at(console)
         )
 
 
@@ -151,6 +164,7 @@ def verify(console: Console, data: dict[str, Any]) -> None:
     warnings = len(problems) - errors
     console.info(
         f"verify {data['level']}: {status}: {errors} error(s), {warnings} warning(s); {at}"
+        + _at(console)
     )
 
 

@@ -44,6 +44,8 @@ def test_cron_gets_plain_lines(tmp_path: Path) -> None:
     assert any(ln.startswith("ingested: ") and "new=6" in ln for ln in lines)
     assert any(ln.startswith("error: ") and "notes.csv" in ln for ln in lines)
     assert lines[-1].startswith("added 6 message(s)")
+    # a log tells one night from the next: the summary ends with the time (UTC)
+    assert re.search(r" at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", lines[-1]), lines[-1]
     assert CANARY not in out.getvalue() + err.getvalue()
 
 
