@@ -17,6 +17,16 @@ def dump_json(console: Console, obj: Any) -> None:
     console.data(json.dumps(obj, ensure_ascii=not console.out_utf8, indent=2, default=str))
 
 
+def _counts(key: str, counts: dict[str, int]) -> Table:
+    """A table of messages by ``key`` (platform, month)."""
+    table = Table(title=f"by {key}")
+    table.add_column(key)
+    table.add_column("messages", justify="right")
+    for value, n in counts.items():
+        _row(table, value, str(n))
+    return table
+
+
 def _at(console: Console) -> str:
     """`` at <UTC time>`` for a summary line in a log (one night from the next); nothing
     on a terminal."""
@@ -188,18 +198,8 @@ def info(console: Console, data: dict[str, Any]) -> None:
                 c["last"],
             )
         console.table(table)
-        platforms = Table(title="by platform")
-        platforms.add_column("platform")
-        platforms.add_column("messages", justify="right")
-        for p, n in data["by_platform"].items():
-            _row(platforms, p, str(n))
-        console.table(platforms)
-        months = Table(title="by month")
-        months.add_column("month")
-        months.add_column("messages", justify="right")
-        for m, n in data["by_month"].items():
-            _row(months, m, str(n))
-        console.table(months)
+        console.table(_counts("platform", data["by_platform"]))
+        console.table(_counts("month", data["by_month"]))
     else:
         console.data(f"archive: {data['archive']}")
         console.data(

@@ -351,24 +351,29 @@ sys.exit(code.returncode)
 """
 
 
-def peak_rss_mb(tmp_path: Path, archive: Path, *inputs: Path) -> tuple[int, str, float]:
-    """Run the ingest under a fresh launcher; the child's peak RSS (MB) from wait4."""
-    out = tmp_path / "rss.txt"
-    argv = plain_argv(archive, *H.rel_inputs(tmp_path, *inputs))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LAUNCHER,
-            str(out),
-            *H.config_arg({"test_reader": True, "argv": argv}),
-        ],
+def _launch(
+    tmp_path: Path, script: str, first: str | None, child: list[str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``python -c script [first] child...`` as the harness runs a child (its cwd and
+    TMPDIR); the script starts the child command under what it measures or limits."""
+    args = [sys.executable, "-c", script, *([first] if first is not None else []), *child]
+    return subprocess.run(
+        args,
         cwd=tmp_path / "cwd",
         env=H.child_env(tmp_path / "tmp"),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
+    )
+
+
+def peak_rss_mb(tmp_path: Path, archive: Path, *inputs: Path) -> tuple[int, str, float]:
+    """Run the ingest under a fresh launcher; the child's peak RSS (MB) from wait4."""
+    out = tmp_path / "rss.txt"
+    argv = plain_argv(archive, *H.rel_inputs(tmp_path, *inputs))
+    proc = _launch(
+        tmp_path, LAUNCHER, str(out), H.config_arg({"test_reader": True, "argv": argv}), 300
     )
     return proc.returncode, proc.stderr, int(out.read_text()) / 1024
 
@@ -473,15 +478,7 @@ def test_a_night_of_more_chat_files_than_open_files_allowed(tmp_path: Path) -> N
         "sys.exit(subprocess.call(sys.argv[1:]))\n"
     )
     config = H.config_arg({"argv": plain_argv(archive, *H.rel_inputs(tmp_path, drop))})
-    proc = subprocess.run(
-        [sys.executable, "-c", script, *config],
-        cwd=tmp_path / "cwd",
-        env=H.child_env(tmp_path / "tmp"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    proc = _launch(tmp_path, script, None, config, 600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = H.check_clean(archive)
     assert len(state.record(1)["inputs"]) == 300
