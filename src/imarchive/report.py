@@ -17,6 +17,9 @@ def dump_json(console: Console, obj: Any) -> None:
     console.data(json.dumps(obj, ensure_ascii=not console.out_utf8, indent=2, default=str))
 
 
+ALREADY_LISTED = 20  # already ingested inputs named one by one in a log; the rest counted
+
+
 def _counts(key: str, counts: dict[str, int]) -> Table:
     """A table of messages by ``key`` (platform, month)."""
     table = Table(title=f"by {key}")
@@ -80,10 +83,16 @@ def ingest(console: Console, result: Any) -> None:
                 str(len(i["warnings"])),
             )
         console.table(table)
+    listed = skipped = 0  # already ingested inputs: the first ALREADY_LISTED, then a count
     for i in data["inputs"]:
         if i["status"] == "rejected":
             console.error(f"{i['path']}: {i['error']}")
-        elif not console.out_tty and not console.quiet:
+        elif console.out_tty or console.quiet:
+            continue
+        elif i["status"] == "already_ingested" and listed >= ALREADY_LISTED:
+            skipped += 1  # the nightly re-run of a big drop folder: a count, not a line each
+        else:
+            listed += i["status"] == "already_ingested"
             status = (
                 "would ingest" if data["dry_run"] and i["status"] == "ingested" else i["status"]
             )
@@ -93,6 +102,11 @@ def ingest(console: Console, result: Any) -> None:
                 f"rejected_lines={i['lines_rejected']} rejected_rows={i['rows_rejected']} "
                 f"warnings={len(i['warnings'])}{_warning_codes(i['warnings'])}"
             )
+    if skipped:
+        console.info(
+            f"already_ingested: {skipped} more input(s) (their sha256 is in the archive; "
+            "--json lists them)"
+        )
     for w in data["warnings"]:
         console.warn(w)
     if data["lock_breaks"]:

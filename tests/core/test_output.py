@@ -162,3 +162,42 @@ def test_an_input_line_names_its_warning_codes_and_a_broken_lock() -> None:
     report.ingest(console, Result())
     assert "warnings=3 (dst_fold 2, date_order_assumed 1)" in err.getvalue()
     assert "warning: took over the writer lock of 1 run(s) that died holding it" in err.getvalue()
+
+
+def test_a_big_nightly_rerun_lists_twenty_already_ingested_inputs_then_counts() -> None:
+    def item(k: int) -> dict:  # type: ignore[type-arg]
+        return {
+            "path": f"drop/chat{k:04d}.txt",
+            "status": "already_ingested",
+            "format": "whatsapp-txt",
+            "messages_read": 0,
+            "messages_new": 0,
+            "messages_duplicate": 0,
+            "lines_rejected": 0,
+            "rows_rejected": 0,
+            "warnings": [],
+        }
+
+    data = {
+        "inputs": [item(k) for k in range(500)],
+        "warnings": [],
+        "set_aside": 0,
+        "lock_breaks": 0,
+        "dry_run": False,
+        "batch_seq": None,
+        "head": {"seq": 3, "sha256": "0" * 64},
+        "totals": {},
+    }
+
+    class Result:
+        def to_json(self) -> dict:  # type: ignore[type-arg]
+            return data
+
+    err = io.StringIO()
+    report.ingest(Console(out=io.StringIO(), err=err, tty=False, width=200), Result())
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 22, lines[:3]
+    assert lines[0].startswith("already_ingested: drop/chat0000.txt ")
+    assert lines[19].startswith("already_ingested: drop/chat0019.txt ")
+    assert lines[20].startswith("already_ingested: 480 more input(s)")
+    assert lines[21].startswith("nothing new to ingest; head 3 ")
