@@ -553,3 +553,15 @@ def test_a_damaged_batch_record_blames_no_intact_file(arc: Path) -> None:
     rep = verify(arc, "deep")
     assert not rep.ok
     assert "sent_at_range_mismatch" not in {p.code for p in rep.problems}, rep.to_json()
+
+
+def test_the_cause_comes_first_in_the_report(arc: Path) -> None:
+    """With the batch records gone, the manifest and SHA256SUMS disagree with them on
+    every line; the report names the missing records first."""
+    for rec in sorted((arc / L.BATCHES).iterdir()):
+        writable(rec)
+        rec.unlink()
+    rep = verify(arc)
+    assert not rep.ok
+    first = rep.problems[0].path or ""
+    assert first.startswith(L.BATCHES), [(p.code, p.path) for p in rep.problems[:5]]

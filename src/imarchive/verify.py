@@ -162,12 +162,25 @@ def _verify_once(
     running = running or _running_ingest(root)
     if running is not None and running["here"]:
         items = [p for p in items if p.code not in IN_FLIGHT]
+    items = sorted(items, key=_rank)  # causes first: the chain, then what it derives
     errors = sum(p.severity == "error" for p in items)
     ok = errors == 0 and not (strict and items)
     run.checked["batches"] = len(batches)
     for key in ("bytes_hashed", "parquet_footers"):  # 0 at --fast: the keys are stable
         run.checked.setdefault(key, 0)
     return VerifyReport(str(root), level, ok, head, items, run.checked, running)
+
+
+def _rank(problem: Problem) -> int:
+    """Where a problem stands in the report: the identity and the batch records first
+    (a broken one explains many others), then the files derived from them, then the
+    rest; the order found within each."""
+    path = problem.path or ""
+    if path == L.ARCHIVE_JSON or path.startswith(L.BATCHES + "/") or path == L.BATCHES:
+        return 0
+    if path in (L.MANIFEST_JSON, L.SHA256SUMS):
+        return 1
+    return 2
 
 
 def _running_ingest(root: Path) -> dict[str, Any] | None:
