@@ -20,6 +20,20 @@ def dump_json(console: Console, obj: Any) -> None:
 ALREADY_LISTED = 20  # already ingested inputs named one by one in a log; the rest counted
 
 
+SIZE_CODES = frozenset({"size_mismatch", "unexpected_file"})  # expected/found are bytes
+
+
+def _expected_found(p: dict[str, Any]) -> str:
+    """`` (expected X, found Y)``, each part only when known; sizes with their unit."""
+    unit = " bytes" if p["code"] in SIZE_CODES else ""
+    parts = [
+        f"{label} {value}{unit if isinstance(value, int) else ''}"
+        for label, value in (("expected", p["expected"]), ("found", p["found"]))
+        if value is not None and value != ""
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _counts(key: str, counts: dict[str, int]) -> Table:
     """A table of messages by ``key`` (platform, month)."""
     table = Table(title=f"by {key}")
@@ -159,11 +173,7 @@ def verify(console: Console, data: dict[str, Any]) -> None:
         for p in problems:
             console.line(
                 f"{p['severity']}: {p['code']} {p['path'] or '-'}: {p['message']}"
-                + (
-                    f" (expected {p['expected']}, found {p['found']})"
-                    if p["expected"] or p["found"]
-                    else ""
-                )
+                + _expected_found(p)
             )
     running = data.get("running_ingest")
     if running and running.get("here"):

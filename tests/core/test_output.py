@@ -201,3 +201,21 @@ def test_a_big_nightly_rerun_lists_twenty_already_ingested_inputs_then_counts() 
     assert lines[19].startswith("already_ingested: drop/chat0019.txt ")
     assert lines[20].startswith("already_ingested: 480 more input(s)")
     assert lines[21].startswith("nothing new to ingest; head 3 ")
+
+
+def test_a_verify_line_gives_sizes_in_bytes_and_leaves_out_what_is_unknown() -> None:
+    problems = [
+        {"severity": "error", "code": "unexpected_file", "path": "messages/x", "message": "m",
+         "expected": None, "found": 18544},
+        {"severity": "error", "code": "size_mismatch", "path": "sources/ab/ab", "message": "m",
+         "expected": 10, "found": 12},
+        {"severity": "error", "code": "manifest_missing", "path": "_archive/manifest.json",
+         "message": "m", "expected": None, "found": "missing"},
+    ]  # fmt: skip
+    data = {"level": "default", "ok": False, "problems": problems, "head": None}
+    err = io.StringIO()
+    report.verify(Console(out=io.StringIO(), err=err, tty=False, width=200), data)
+    lines = err.getvalue().splitlines()
+    assert lines[0].endswith(": m (found 18544 bytes)")
+    assert lines[1].endswith(": m (expected 10 bytes, found 12 bytes)")
+    assert lines[2].endswith(": m (found missing)")
