@@ -15,7 +15,7 @@ from pathlib import Path
 
 from imarchive.sources.base import Candidate, Reader
 from imarchive.sources.containers import is_ignored
-from imarchive.sources.whatsapp.inputs import zip_member_head
+from imarchive.sources.whatsapp.inputs import zip_member_heads
 
 # The database files that make a dump of each layout (formats/wechat.md).
 DUMP_FILE = re.compile(
@@ -40,8 +40,7 @@ def explain(candidate: Candidate, readers: Iterable[Reader], min_score: float) -
         )
     readers = tuple(readers)
     texts = [n for n in names if n.lower().endswith(TEXT_SUFFIXES)]
-    for name in texts[:MAX_EXAMINED]:
-        head = zip_member_head(candidate.path, name)
+    for name, head in zip_member_heads(candidate.path, texts[:MAX_EXAMINED]):
         if not head:
             continue
         member = Candidate(Path(_base(name)), name, False, head)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -50,16 +50,26 @@ def zip_chat_member(names: list[str] | tuple[str, ...]) -> str | None:
     return txts[0] if len(txts) == 1 else None
 
 
-def zip_member_head(path: Path, member: str) -> bytes | None:
-    """The first bytes of a zip member; None when the zip cannot give them (reading it
-    says why)."""
+HEAD_ERRORS: tuple[type[BaseException], ...] = (SourceError, *STREAM_ERRORS)
+
+
+def zip_member_heads(path: Path, members: Iterable[str]) -> list[tuple[str, bytes]]:
+    """(member, its first bytes) for each of ``members`` the zip can give, from one
+    opening of it (a zip is checked whole when opened); the others are left out
+    (reading them says why)."""
+    out: list[tuple[str, bytes]] = []
     try:
-        with SafeZip(path) as zf, zf.open(member) as fh:
-            return fh.read(textio.SNIFF_SIZE)
+        zf = SafeZip(path)
     except SourceError:
-        return None
-    except STREAM_ERRORS:
-        return None
+        return out
+    with zf:
+        for member in members:
+            try:
+                with zf.open(member) as fh:
+                    out.append((member, fh.read(textio.SNIFF_SIZE)))
+            except HEAD_ERRORS:
+                continue
+    return out
 
 
 def dir_chat_file(folder: Path) -> Path | None:

@@ -83,10 +83,10 @@ def _zip_score(path: Path, names: tuple[str, ...]) -> float:
         return 0.0
     if naming.is_chat_txt_name(member):
         return 0.95
-    head = inputs.zip_member_head(path, member)
-    if head is None:
+    found = inputs.zip_member_heads(path, [member])
+    if not found:
         return 0.95  # reading it says what is wrong with the zip
-    return 0.95 if score_text(textio.decode_head(head), member) > 0 else 0.0
+    return 0.95 if score_text(textio.decode_head(found[0][1]), member) > 0 else 0.0
 
 
 class WhatsAppTxtReader:
