@@ -118,7 +118,7 @@ def _verify_once(
     running = _running_ingest(root)  # before the walk and after it: one may end between
     identity = load_identity(root, problems)
     try:
-        tree = walk(root, prune=lambda rel: False)
+        tree = walk(root)
     except OSError as exc:
         problems.add("file_unreadable", ".", f"cannot list the archive folder: {exc}")
         tree = Tree({}, set(), [])

@@ -286,9 +286,7 @@ class BatchWriter:
 
     def store_bytes(self, data: bytes, name: str | None, media_type: str | None) -> Attachment:
         sha = hashlib.sha256(data).hexdigest()
-        attachment = Attachment(
-            name, sha, len(data), media_type or _guess_type(name), AttachmentStatus.STORED
-        )
+        attachment = _stored(name, sha, len(data), media_type)
         if self.dry_run:
             return attachment  # hashed, not kept
         rel = L.content_path("attachments", sha)
@@ -305,14 +303,12 @@ class BatchWriter:
     def store_file(self, path: Path, name: str | None, media_type: str | None) -> Attachment:
         if self.dry_run:
             sha, size = sha256_file(path)
-            return Attachment(
-                name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED
-            )
+            return _stored(name, sha, size, media_type)
         tmp = self.stage_dir / f".incoming-{uuid.uuid4().hex}"
         with open_regular(path) as fh:
             sha, size = copy_hashing(fh, tmp)
         self._stage_content("attachment", sha, size, tmp)
-        return Attachment(name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED)
+        return _stored(name, sha, size, media_type)
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -572,6 +568,11 @@ class BatchWriter:
         with contextlib.suppress(Exception):  # the staged files are dropped anyway
             self._stop()
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _stored(name: str | None, sha: str, size: int, media_type: str | None) -> Attachment:
+    """A media file kept under ``attachments/`` (or, in a dry run, that would be)."""
+    return Attachment(name, sha, size, media_type or _guess_type(name), AttachmentStatus.STORED)
 
 
 def _by_partition(table: pa.Table) -> list[tuple[str, pa.Table]]:

@@ -100,19 +100,18 @@ class Tree:
     unreadable: list[tuple[str, str]]  # (relative path, reason)
 
 
-def walk(root: Path, prune: Callable[[str], bool]) -> Tree:
-    """Every non-directory entry below ``root`` by relative path (``/``-separated).
-    Folders for which ``prune(rel)`` is true are not entered."""
+def walk(root: Path) -> Tree:
+    """Every non-directory entry below ``root`` by relative path (``/``-separated)."""
     tree = Tree({}, set(), [])
     fd = open_fd(root, directory=True, follow=True)
     try:
-        _walk(fd, "", prune, tree)
+        _walk(fd, "", tree)
     finally:
         os.close(fd)
     return tree
 
 
-def _walk(dir_fd: int, prefix: str, prune: Callable[[str], bool], tree: Tree) -> None:
+def _walk(dir_fd: int, prefix: str, tree: Tree) -> None:
     with os.scandir(dir_fd) as it:
         entries = sorted(it, key=lambda e: e.name)
     for e in entries:
@@ -127,8 +126,6 @@ def _walk(dir_fd: int, prefix: str, prune: Callable[[str], bool], tree: Tree) ->
         if not stat.S_ISDIR(st.st_mode):
             tree.files[rel] = Node(rel, st.st_mode, st.st_size)
             continue
-        if prune(rel):
-            continue
         tree.dirs.add(rel)
         try:
             sub = open_fd(e.name, directory=True, dir_fd=dir_fd)
@@ -139,7 +136,7 @@ def _walk(dir_fd: int, prefix: str, prune: Callable[[str], bool], tree: Tree) ->
             tree.unreadable.append((rel, exc.strerror or str(exc)))
             continue
         try:
-            _walk(sub, rel + "/", prune, tree)
+            _walk(sub, rel + "/", tree)
         finally:
             os.close(sub)
 
