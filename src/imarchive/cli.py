@@ -73,10 +73,11 @@ def writable_archive_path(given: str | None) -> Path:
     try:
         os.fsencode(path.absolute()).decode("utf-8")
     except UnicodeDecodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        from imarchive.inputs import utf8_display  # imported by ingest anyway
+
         raise UsageError(
-            f"--archive {shown}: the path is not valid UTF-8 (Parquet files cannot be written "
-            "there): give another folder"
+            f"--archive {utf8_display(str(path))}: the path is not valid UTF-8 (Parquet files "
+            "cannot be written there): give another folder"
         ) from None
     return path
 
